@@ -1,0 +1,36 @@
+//! The domain of Một Cửa Sync and its sans-IO sync engine.
+//!
+//! Everything that a hub, a native device and the browser must agree on lives
+//! here, so that it is written once and compiled both natively and to
+//! WebAssembly. Nothing in this crate does I/O, reads a clock or spawns a task:
+//! callers pass time, randomness and bytes in, and get values and bytes out.
+//!
+//! Map of the crate:
+//!
+//! - [`ids`]: domain values that can only be built by parsing — unit codes,
+//!   dossier codes, citizen ID numbers, phone numbers.
+//! - [`time`]: Vietnam's fixed UTC+7 offset and conversions to and from the
+//!   millisecond timestamps stored in documents.
+//! - [`units`]: the administrative unit tree (any depth) and scope checks.
+//! - [`catalogue`]: procedures (thủ tục hành chính) and the seed catalogue.
+//! - [`calendar`]: the working calendar — weekends, statutory holidays from
+//!   the Vietnamese lunar calendar, swapped days, office hours.
+//! - [`deadline`]: appointment dates, pause rules and early / on time / late
+//!   classification.
+//! - [`stage`]: the processing stages, the transitions between them, their
+//!   national status codes, and the status derived from a stage log.
+//! - [`dossier`]: the dossier as an Automerge document — typed reads and
+//!   writes, validation, conflicts.
+//! - [`codes`]: offline, collision-free dossier code issuing.
+//! - [`search`]: Vietnamese text normalisation and matching.
+
+pub mod calendar;
+pub mod catalogue;
+pub mod codes;
+pub mod deadline;
+pub mod dossier;
+pub mod ids;
+pub mod search;
+pub mod stage;
+pub mod time;
+pub mod units;
