@@ -20,11 +20,17 @@ pub struct ProcessingTime {
 
 impl ProcessingTime {
     pub const fn working_days(amount: u32) -> Self {
-        Self { amount, unit: TimeUnit::WorkingDays }
+        Self {
+            amount,
+            unit: TimeUnit::WorkingDays,
+        }
     }
 
     pub const fn working_hours(amount: u32) -> Self {
-        Self { amount, unit: TimeUnit::WorkingHours }
+        Self {
+            amount,
+            unit: TimeUnit::WorkingHours,
+        }
     }
 }
 
