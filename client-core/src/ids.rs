@@ -260,9 +260,92 @@ impl PhoneNumber {
     }
 }
 
+/// The identity of one replicated document: 16 random bytes, written as 32
+/// lower-case hex digits. Dossiers get a random id when they are received;
+/// configuration documents get fixed, well-known ids.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DocId([u8; 16]);
+
+impl DocId {
+    pub const MIN: DocId = DocId([0; 16]);
+
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// A fresh random id from the platform's secure random source.
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).expect("the platform has a secure random source");
+        Self(bytes)
+    }
+
+    /// A fixed id derived from a name, for well-known documents.
+    pub fn named(name: &str) -> Self {
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(name.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&hash[..16]);
+        Self(bytes)
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let mut bytes = [0u8; 16];
+        hex::decode_to_slice(s.trim(), &mut bytes)
+            .map_err(|_| ParseError::new("document id", s, "32 hexadecimal digits"))?;
+        Ok(Self(bytes))
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DocId({self})")
+    }
+}
+
+impl FromStr for DocId {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for DocId {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<DocId> for String {
+    fn from(id: DocId) -> String {
+        id.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doc_ids_print_as_hex_and_parse_back() {
+        let id = DocId::random();
+        assert_eq!(DocId::parse(&id.to_string()).unwrap(), id);
+        assert_ne!(DocId::random(), id);
+        assert_eq!(DocId::named("config/units"), DocId::named("config/units"));
+        assert!(DocId::parse("xyz").is_err());
+    }
 
     #[test]
     fn unit_codes_are_upper_cased_and_never_contain_a_dash() {

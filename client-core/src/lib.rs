@@ -23,6 +23,8 @@
 //!   writes, validation, conflicts.
 //! - [`codes`]: offline, collision-free dossier code issuing.
 //! - [`search`]: Vietnamese text normalisation and matching.
+//! - [`sync`]: the sync protocol, anti-entropy, replicas and the sans-IO
+//!   engines of both ends of a connection.
 
 pub mod calendar;
 pub mod catalogue;
@@ -32,5 +34,6 @@ pub mod dossier;
 pub mod ids;
 pub mod search;
 pub mod stage;
+pub mod sync;
 pub mod time;
 pub mod units;

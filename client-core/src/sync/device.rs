@@ -1,0 +1,421 @@
+//! The device side of a sync connection, as a sans-IO state machine.
+//!
+//! A driver (tokio in the native client and the commune node's uplink, the
+//! browser's WebSocket in the PWA) opens a connection, calls
+//! [`DeviceSync::start`], feeds every received frame to
+//! [`DeviceSync::handle_frame`], sends whatever [`DeviceSync::poll_transmit`]
+//! returns, and reacts to [`DeviceSync::poll_event`]. Storage is reached only
+//! through the [`SyncReplica`] passed in, so the same engine runs everywhere
+//! and tests can drive it deterministically.
+//!
+//! A connection goes: hello (with the checkpoint) and the pending pushes,
+//! pipelined → welcome → the hub's changes since the checkpoint → caught up →
+//! once every push is acknowledged, one anti-entropy pass → repair of any
+//! document that differs → in sync. After that it stays live: local changes
+//! are pushed as they are made, the hub's arrive as others make them.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::protocol::{
+    Changes, DecodeError, DocOutcome, ErrorCode, ErrorMessage, Hello, Message, Push, Refusal,
+    Repair, RepairHeads, Welcome, limits,
+};
+use super::reconcile::{ReconcileError, Reconciler, Step};
+use super::replica::SyncReplica;
+use crate::ids::DocId;
+
+/// At most this many push frames wait for their acknowledgement at once.
+const PUSH_WINDOW: usize = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceConfig {
+    pub token: String,
+    /// The Automerge actors this device signs with.
+    pub actors: Vec<Vec<u8>>,
+    pub agent: String,
+}
+
+/// What happened, for the driver and the user interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceEvent {
+    Welcomed(Welcome),
+    /// Changes from the hub were stored for these documents.
+    Received(Vec<DocId>),
+    /// The hub durably stored this device's changes to these documents.
+    Acknowledged(Vec<DocId>),
+    /// The hub refused a document's changes; they stay on the device.
+    Refused {
+        doc: DocId,
+        reason: Refusal,
+        message: String,
+    },
+    /// Bytes from the hub for a document could not be read.
+    Unreadable {
+        doc: DocId,
+        message: String,
+    },
+    CaughtUp,
+    /// Anti-entropy is done: the device and the hub hold the same heads for
+    /// every document (`repaired` differed and were repaired).
+    InSync {
+        repaired: usize,
+    },
+    /// The hub reported an error; fatal ones close the connection.
+    HubError(ErrorMessage),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError<E: std::fmt::Display> {
+    #[error("replica: {0}")]
+    Replica(E),
+    #[error("could not read the hub's frame: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("the hub broke the protocol: {0}")]
+    Protocol(String),
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
+    #[error("the hub refused the connection: {}", .0.message)]
+    Rejected(ErrorMessage),
+}
+
+/// Counters for status displays and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    pub frames_sent: u64,
+    pub frames_received: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Times the device sent after having heard from the hub: each is the
+    /// start of another round trip.
+    pub round_trips: u64,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Idle,
+    AwaitingWelcome,
+    CatchingUp,
+    /// Caught up; reconciliation waits until every push is acknowledged.
+    AwaitingAcks,
+    Reconciling(Reconciler),
+    Repairing,
+    Live,
+}
+
+#[derive(Debug)]
+pub struct DeviceSync {
+    config: DeviceConfig,
+    phase: Phase,
+    welcome: Option<Welcome>,
+    in_flight: BTreeMap<u64, Vec<DocId>>,
+    next_batch: u64,
+    /// Documents refused for missing dependencies already re-pushed whole in
+    /// this connection, so a confused hub cannot make the device loop.
+    retried: BTreeSet<DocId>,
+    outbox: VecDeque<Vec<u8>>,
+    events: VecDeque<DeviceEvent>,
+    stats: SyncStats,
+    heard_since_send: bool,
+}
+
+impl DeviceSync {
+    pub fn new(config: DeviceConfig) -> Self {
+        Self {
+            config,
+            phase: Phase::Idle,
+            welcome: None,
+            in_flight: BTreeMap::new(),
+            next_batch: 1,
+            retried: BTreeSet::new(),
+            outbox: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: SyncStats::default(),
+            heard_since_send: true,
+        }
+    }
+
+    /// The connection is open: say hello and push what is pending, without
+    /// waiting for the answer.
+    pub fn start<R: SyncReplica>(&mut self, replica: &mut R) -> Result<(), SyncError<R::Error>> {
+        self.phase = Phase::AwaitingWelcome;
+        self.in_flight.clear();
+        self.retried.clear();
+        self.welcome = None;
+        let since = replica.checkpoint().map_err(SyncError::Replica)?;
+        self.send(Message::Hello(Hello {
+            token: self.config.token.clone(),
+            since,
+            actors: self.config.actors.clone(),
+            agent: self.config.agent.clone(),
+        }));
+        self.push_pending(replica)
+    }
+
+    /// The connection closed; everything unacknowledged stays pending in the
+    /// replica and is pushed again on the next [`DeviceSync::start`].
+    pub fn disconnected(&mut self) {
+        self.phase = Phase::Idle;
+        self.in_flight.clear();
+        self.outbox.clear();
+        self.heard_since_send = true;
+    }
+
+    /// Local changes were made: push them now if connected.
+    pub fn local_changes<R: SyncReplica>(
+        &mut self,
+        replica: &mut R,
+    ) -> Result<(), SyncError<R::Error>> {
+        if matches!(self.phase, Phase::Idle) {
+            return Ok(());
+        }
+        self.push_pending(replica)
+    }
+
+    pub fn handle_frame<R: SyncReplica>(
+        &mut self,
+        frame: &[u8],
+        replica: &mut R,
+    ) -> Result<(), SyncError<R::Error>> {
+        self.stats.frames_received += 1;
+        self.stats.bytes_received += frame.len() as u64;
+        self.heard_since_send = true;
+        let message = Message::decode(frame)?;
+        match message {
+            Message::Error(error) => {
+                self.events.push_back(DeviceEvent::HubError(error.clone()));
+                if error.fatal {
+                    self.phase = Phase::Idle;
+                    return Err(SyncError::Rejected(error));
+                }
+            }
+            Message::Welcome(welcome) if matches!(self.phase, Phase::AwaitingWelcome) => {
+                self.welcome = Some(welcome.clone());
+                self.events.push_back(DeviceEvent::Welcomed(welcome));
+                self.phase = Phase::CatchingUp;
+            }
+            Message::Changes(changes) if self.welcome.is_some() => {
+                self.on_changes(changes, replica)?
+            }
+            Message::Ack(ack) if self.welcome.is_some() => {
+                if self.in_flight.remove(&ack.batch).is_none() {
+                    return Err(SyncError::Protocol(format!(
+                        "acknowledgement of unknown batch {}",
+                        ack.batch
+                    )));
+                }
+                let mut accepted = Vec::new();
+                for result in ack.results {
+                    match result.outcome {
+                        DocOutcome::Accepted { heads } => {
+                            replica
+                                .acknowledged(&result.doc, &heads)
+                                .map_err(SyncError::Replica)?;
+                            accepted.push(result.doc);
+                        }
+                        DocOutcome::Refused {
+                            reason: Refusal::MissingDependencies,
+                            ..
+                        } if self.retried.insert(result.doc) => {
+                            // The hub lacks earlier changes: send the whole document.
+                            replica
+                                .forget_acknowledgement(&result.doc)
+                                .map_err(SyncError::Replica)?;
+                        }
+                        DocOutcome::Refused { reason, message } => {
+                            replica
+                                .refused(&result.doc, reason, &message)
+                                .map_err(SyncError::Replica)?;
+                            self.events.push_back(DeviceEvent::Refused {
+                                doc: result.doc,
+                                reason,
+                                message,
+                            });
+                        }
+                    }
+                }
+                if !accepted.is_empty() {
+                    self.events.push_back(DeviceEvent::Acknowledged(accepted));
+                }
+                self.push_pending(replica)?;
+                self.maybe_reconcile(replica)?;
+            }
+            Message::Ranges(ranges) if matches!(self.phase, Phase::Reconciling(_)) => {
+                let Phase::Reconciling(reconciler) = &mut self.phase else {
+                    unreachable!()
+                };
+                match reconciler.on_reply(&ranges)? {
+                    Step::Continue(next) => self.send(Message::Reconcile(next)),
+                    Step::Done(differences) if differences.is_empty() => {
+                        self.phase = Phase::Live;
+                        self.events.push_back(DeviceEvent::InSync { repaired: 0 });
+                    }
+                    Step::Done(differences) => {
+                        let docs = differences
+                            .iter()
+                            .map(|id| Ok((*id, replica.heads(id)?)))
+                            .collect::<Result<Vec<_>, R::Error>>()
+                            .map_err(SyncError::Replica)?;
+                        self.send(Message::Repair(Repair { docs }));
+                        self.phase = Phase::Repairing;
+                    }
+                }
+            }
+            Message::RepairHeads(RepairHeads { docs })
+                if matches!(self.phase, Phase::Repairing) =>
+            {
+                let repaired = docs.len();
+                for (doc, hub_heads) in docs {
+                    // The hub's changes came just before; whatever the device
+                    // has beyond the hub's heads is now pending and pushed.
+                    replica
+                        .acknowledged(&doc, &hub_heads)
+                        .map_err(SyncError::Replica)?;
+                }
+                self.phase = Phase::Live;
+                self.events.push_back(DeviceEvent::InSync { repaired });
+                self.push_pending(replica)?;
+            }
+            message => {
+                return Err(SyncError::Protocol(format!(
+                    "unexpected '{}' while {}",
+                    message.name(),
+                    phase_name(&self.phase)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_changes<R: SyncReplica>(
+        &mut self,
+        changes: Changes,
+        replica: &mut R,
+    ) -> Result<(), SyncError<R::Error>> {
+        if let (Some(upto), Some(welcome)) = (changes.upto, &self.welcome)
+            && upto.hub != welcome.hub
+        {
+            return Err(SyncError::Protocol("checkpoint from another hub".into()));
+        }
+        let unreadable = replica
+            .apply_from_hub(&changes.docs, changes.upto)
+            .map_err(SyncError::Replica)?;
+        let bad: BTreeSet<DocId> = unreadable.iter().map(|(d, _)| *d).collect();
+        for (doc, message) in unreadable {
+            self.events
+                .push_back(DeviceEvent::Unreadable { doc, message });
+        }
+        let received: Vec<DocId> = changes
+            .docs
+            .iter()
+            .map(|d| d.doc)
+            .filter(|d| !bad.contains(d))
+            .collect();
+        if !received.is_empty() {
+            self.events.push_back(DeviceEvent::Received(received));
+        }
+        if changes.caught_up && matches!(self.phase, Phase::CatchingUp) {
+            self.events.push_back(DeviceEvent::CaughtUp);
+            self.phase = Phase::AwaitingAcks;
+            self.maybe_reconcile(replica)?;
+        }
+        Ok(())
+    }
+
+    /// Starts anti-entropy once caught up and every push is acknowledged, so
+    /// that only real divergence shows up as a difference.
+    fn maybe_reconcile<R: SyncReplica>(
+        &mut self,
+        replica: &mut R,
+    ) -> Result<(), SyncError<R::Error>> {
+        if matches!(self.phase, Phase::AwaitingAcks) && self.in_flight.is_empty() {
+            let items = replica.items().map_err(SyncError::Replica)?;
+            let (reconciler, first) = Reconciler::start(items);
+            self.send(Message::Reconcile(first));
+            self.phase = Phase::Reconciling(reconciler);
+        }
+        Ok(())
+    }
+
+    fn push_pending<R: SyncReplica>(&mut self, replica: &mut R) -> Result<(), SyncError<R::Error>> {
+        while self.in_flight.len() < PUSH_WINDOW {
+            let skip: BTreeSet<DocId> = self.in_flight.values().flatten().copied().collect();
+            let docs = replica
+                .pending(&skip, limits::TARGET_FRAME_BYTES)
+                .map_err(SyncError::Replica)?;
+            if docs.is_empty() {
+                break;
+            }
+            let batch = self.next_batch;
+            self.next_batch += 1;
+            self.in_flight
+                .insert(batch, docs.iter().map(|d| d.doc).collect());
+            self.send(Message::Push(Push { batch, docs }));
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, message: Message) {
+        let frame = message.encode();
+        if self.heard_since_send {
+            self.stats.round_trips += 1;
+            self.heard_since_send = false;
+        }
+        self.stats.frames_sent += 1;
+        self.stats.bytes_sent += frame.len() as u64;
+        self.outbox.push_back(frame);
+    }
+
+    /// The next frame to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.outbox.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<DeviceEvent> {
+        self.events.pop_front()
+    }
+
+    /// Caught up, every push acknowledged, and anti-entropy found nothing
+    /// left to repair.
+    pub fn is_in_sync(&self) -> bool {
+        matches!(self.phase, Phase::Live) && self.in_flight.is_empty()
+    }
+
+    pub fn is_connected(&self) -> bool {
+        !matches!(self.phase, Phase::Idle)
+    }
+
+    pub fn welcome(&self) -> Option<&Welcome> {
+        self.welcome.as_ref()
+    }
+
+    pub fn stats(&self) -> SyncStats {
+        self.stats
+    }
+
+    /// Pushes waiting for acknowledgement.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+}
+
+fn phase_name(phase: &Phase) -> &'static str {
+    match phase {
+        Phase::Idle => "disconnected",
+        Phase::AwaitingWelcome => "waiting for the hub's welcome",
+        Phase::CatchingUp => "catching up",
+        Phase::AwaitingAcks => "waiting for acknowledgements",
+        Phase::Reconciling(_) => "reconciling",
+        Phase::Repairing => "repairing",
+        Phase::Live => "live",
+    }
+}
+
+/// An error frame to send to a peer that broke the protocol.
+pub fn protocol_error(code: ErrorCode, message: impl Into<String>) -> Vec<u8> {
+    Message::Error(ErrorMessage {
+        code,
+        message: message.into(),
+        fatal: true,
+    })
+    .encode()
+}

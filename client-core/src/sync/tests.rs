@@ -1,0 +1,639 @@
+//! The device and hub engines talking to each other in memory: a hub store
+//! kept in maps, devices on [`MemoryStorage`], and a pump that carries frames
+//! and can cut the connection anywhere.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
+
+use super::device::{DeviceConfig, DeviceEvent, DeviceSync};
+use super::hub::{
+    ChangesPage, Committed, DeviceIdentity, HubSession, HubStore, admit, not_found_message,
+};
+use super::protocol::*;
+use super::reconcile::Item;
+use super::replica::{DeviceReplica, MemoryStorage, SyncReplica};
+use crate::deadline::{PauseRule, ProcessingTime};
+use crate::dossier::*;
+use crate::ids::{DocId, DossierCode, IdNumber, UnitCode};
+use crate::stage::Stage;
+
+const T0: i64 = 1_795_831_200_000; // 2026-11-28T08:00:00+07:00
+
+fn unit(code: &str) -> UnitCode {
+    UnitCode::parse(code).unwrap()
+}
+
+struct StoredDoc {
+    doc: Automerge,
+    unit: UnitCode,
+    last_seq: u64,
+}
+
+/// A hub store in memory, with the same admission rules as the real one.
+#[derive(Default)]
+struct MemoryHub {
+    hub: [u8; 16],
+    seq: u64,
+    docs: BTreeMap<DocId, StoredDoc>,
+    log: Vec<Committed>,
+    devices: BTreeMap<String, DeviceIdentity>,
+    quarantine: Vec<(DocId, Refusal)>,
+}
+
+impl MemoryHub {
+    fn new() -> Self {
+        Self {
+            hub: [42; 16],
+            ..Self::default()
+        }
+    }
+
+    fn enrol(&mut self, token: &str, unit_code: &str, actor: &ActorId) {
+        self.devices.insert(
+            token.to_string(),
+            DeviceIdentity {
+                device_id: format!("dev-{token}"),
+                unit: unit(unit_code),
+                scope: BTreeSet::from([unit(unit_code)]),
+                actors: BTreeSet::from([actor.clone()]),
+                code_slots: vec![0],
+            },
+        );
+    }
+}
+
+impl HubStore for MemoryHub {
+    type Error = String;
+
+    fn hub_id(&self) -> HubId {
+        HubId(self.hub)
+    }
+
+    fn authenticate(
+        &mut self,
+        hello: &Hello,
+    ) -> Result<Result<DeviceIdentity, ErrorMessage>, String> {
+        Ok(self.devices.get(&hello.token).cloned().ok_or(ErrorMessage {
+            code: ErrorCode::Unauthorized,
+            message: "unknown device token".into(),
+            fatal: true,
+        }))
+    }
+
+    fn changes_since(
+        &mut self,
+        device: &DeviceIdentity,
+        since: u64,
+        max_bytes: usize,
+    ) -> Result<ChangesPage, String> {
+        let mut order: Vec<(&DocId, &StoredDoc)> = self
+            .docs
+            .iter()
+            .filter(|(_, d)| d.last_seq > since && device.may_see(&d.unit))
+            .collect();
+        order.sort_by_key(|(_, d)| d.last_seq);
+        let mut docs = Vec::new();
+        let mut size = 0;
+        let mut upto = self.seq;
+        let mut done = true;
+        for (i, (id, stored)) in order.iter().enumerate() {
+            let bytes: Vec<u8> = self
+                .log
+                .iter()
+                .filter(|c| c.doc == **id && c.seq > since && c.origin != device.device_id)
+                .flat_map(|c| c.bytes.iter().copied())
+                .collect();
+            if !bytes.is_empty() {
+                size += bytes.len();
+                docs.push(DocChanges { doc: **id, bytes });
+            }
+            if size >= max_bytes && i + 1 < order.len() {
+                upto = stored.last_seq;
+                done = false;
+                break;
+            }
+        }
+        Ok(ChangesPage { docs, upto, done })
+    }
+
+    fn commit_push(
+        &mut self,
+        device: &DeviceIdentity,
+        push: Push,
+    ) -> Result<(Vec<DocResult>, Vec<Committed>), String> {
+        let mut results = Vec::new();
+        let mut committed = Vec::new();
+        for change in push.docs {
+            let existing = self
+                .docs
+                .get(&change.doc)
+                .filter(|d| device.may_see(&d.unit))
+                .map(|d| &d.doc);
+            let outcome = match admit(existing, &change.bytes, device) {
+                Err((reason, message)) => {
+                    self.quarantine.push((change.doc, reason));
+                    DocOutcome::Refused { reason, message }
+                }
+                Ok(_) if existing.is_none() && self.docs.contains_key(&change.doc) => {
+                    self.quarantine.push((change.doc, Refusal::NotFound));
+                    DocOutcome::Refused {
+                        reason: Refusal::NotFound,
+                        message: not_found_message(),
+                    }
+                }
+                Ok(admitted) => {
+                    if admitted.is_new_information() {
+                        self.seq += 1;
+                        let c = Committed {
+                            seq: self.seq,
+                            doc: change.doc,
+                            unit: admitted.dossier.unit.clone(),
+                            origin: device.device_id.clone(),
+                            bytes: Arc::from(admitted.new_changes.clone()),
+                        };
+                        self.log.push(c.clone());
+                        committed.push(c);
+                        self.docs.insert(
+                            change.doc,
+                            StoredDoc {
+                                doc: admitted.doc.clone(),
+                                unit: admitted.dossier.unit.clone(),
+                                last_seq: self.seq,
+                            },
+                        );
+                    }
+                    DocOutcome::Accepted {
+                        heads: admitted.doc.get_heads(),
+                    }
+                }
+            };
+            results.push(DocResult {
+                doc: change.doc,
+                outcome,
+            });
+        }
+        Ok((results, committed))
+    }
+
+    fn items(&mut self, device: &DeviceIdentity) -> Result<Vec<Item>, String> {
+        Ok(self
+            .docs
+            .iter()
+            .filter(|(_, d)| device.may_see(&d.unit))
+            .map(|(id, d)| (*id, HeadsDigest::of(&d.doc.get_heads())))
+            .collect())
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn repair(
+        &mut self,
+        device: &DeviceIdentity,
+        docs: &[(DocId, Vec<ChangeHash>)],
+    ) -> Result<(Vec<DocChanges>, Vec<(DocId, Vec<ChangeHash>)>), String> {
+        let mut changes = Vec::new();
+        let mut heads = Vec::new();
+        for (id, device_heads) in docs {
+            match self.docs.get(id).filter(|d| device.may_see(&d.unit)) {
+                Some(stored) => {
+                    let known: Vec<ChangeHash> = device_heads
+                        .iter()
+                        .copied()
+                        .filter(|h| stored.doc.get_change_by_hash(h).is_some())
+                        .collect();
+                    let bytes = stored.doc.save_after(&known);
+                    if !bytes.is_empty() {
+                        changes.push(DocChanges { doc: *id, bytes });
+                    }
+                    heads.push((*id, stored.doc.get_heads()));
+                }
+                None => heads.push((*id, Vec::new())),
+            }
+        }
+        Ok((changes, heads))
+    }
+
+    fn now(&self) -> i64 {
+        T0
+    }
+}
+
+struct Device {
+    replica: DeviceReplica<MemoryStorage>,
+    engine: DeviceSync,
+    actor: ActorId,
+    unit: UnitCode,
+    events: Vec<DeviceEvent>,
+}
+
+impl Device {
+    fn new(token: &str, unit_code: &str, actor_byte: u8, hub: &mut MemoryHub) -> Self {
+        let actor = ActorId::from(vec![actor_byte; 16]);
+        hub.enrol(token, unit_code, &actor);
+        Self {
+            replica: DeviceReplica::open(MemoryStorage::new(), actor.clone()).unwrap(),
+            engine: DeviceSync::new(DeviceConfig {
+                token: token.to_string(),
+                actors: vec![actor.to_bytes().to_vec()],
+                agent: "test".into(),
+            }),
+            actor,
+            unit: unit(unit_code),
+            events: Vec::new(),
+        }
+    }
+
+    /// Receives a dossier offline; returns its document id.
+    fn receive(&mut self, number: u16, name: &str) -> DocId {
+        let dossier = Dossier {
+            code: DossierCode::new(
+                self.unit.clone(),
+                chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+                number,
+            )
+            .unwrap(),
+            unit: self.unit.clone(),
+            field: "tu-phap-ho-tich".into(),
+            procedure: ProcedureRef {
+                id: "1.001193".into(),
+                version: "1".into(),
+                name: "Đăng ký khai sinh".into(),
+            },
+            processing: ProcessingTime::working_days(0),
+            pause_rule: PauseRule::Restart,
+            channel: Channel::Direct,
+            applicant: Applicant {
+                full_name: name.into(),
+                id_number: IdNumber::parse("001203001234").unwrap(),
+                phone: None,
+                address: "Xã Tân Phong".into(),
+            },
+            documents: vec![HandedDocument {
+                name: "Tờ khai".into(),
+                form: DocumentForm::Original,
+                count: 1,
+            }],
+            sets: 1,
+            received_at: T0,
+            due_at: T0 + 9 * 3_600_000,
+            fee: Fee {
+                amount_vnd: 0,
+                paid: false,
+            },
+            result_delivery: ResultDelivery {
+                method: DeliveryMethod::Counter,
+                place: "Một cửa".into(),
+            },
+            stages: vec![],
+        };
+        let first = NewStage {
+            stage: Stage::Received,
+            at: T0,
+            user: "clerk".into(),
+            device: "d".into(),
+            unit: self.unit.clone(),
+            note: String::new(),
+        };
+        let doc = DossierDoc::create(self.actor.clone(), &dossier, first).unwrap();
+        let id = DocId::random();
+        self.replica.insert_new(id, &doc).unwrap();
+        id
+    }
+
+    fn stage(&mut self, id: &DocId, stage: Stage, at: i64) {
+        let unit = self.unit.clone();
+        self.replica
+            .update(id, |doc| {
+                doc.record_stage(NewStage {
+                    stage,
+                    at,
+                    user: "u".into(),
+                    device: "d".into(),
+                    unit,
+                    note: String::new(),
+                })
+            })
+            .unwrap();
+    }
+
+    fn heads(&mut self) -> BTreeMap<DocId, Vec<ChangeHash>> {
+        let mut out = BTreeMap::new();
+        for item in self.replica.items().unwrap() {
+            let mut h = self.replica.heads(&item.0).unwrap();
+            h.sort();
+            out.insert(item.0, h);
+        }
+        out
+    }
+}
+
+/// Carries frames between a device and a hub until both are quiet or
+/// `cut_after` frames were delivered. Returns the number of frames carried.
+fn pump(
+    device: &mut Device,
+    hub: &mut MemoryHub,
+    sessions: &mut [(usize, HubSession)],
+    me: usize,
+    cut_after: Option<usize>,
+) -> usize {
+    let mut session = HubSession::new();
+    device.engine.start(&mut device.replica).unwrap();
+    let mut delivered = 0;
+    loop {
+        let mut progressed = false;
+        while let Some(frame) = device.engine.poll_transmit() {
+            if cut_after.is_some_and(|c| delivered >= c) {
+                device.engine.disconnected();
+                return delivered;
+            }
+            delivered += 1;
+            session.handle_frame(&frame, hub).unwrap();
+            progressed = true;
+        }
+        while session.poll_catchup(hub).unwrap() {}
+        while let Some(event) = session.poll_event() {
+            if let super::hub::HubEvent::Committed(commits) = event {
+                for (_, other) in sessions.iter_mut().filter(|(id, _)| *id != me) {
+                    for c in &commits {
+                        other.on_committed(c);
+                    }
+                }
+            }
+        }
+        while let Some(frame) = session.poll_transmit() {
+            if cut_after.is_some_and(|c| delivered >= c) {
+                device.engine.disconnected();
+                return delivered;
+            }
+            delivered += 1;
+            if device
+                .engine
+                .handle_frame(&frame, &mut device.replica)
+                .is_err()
+            {
+                device
+                    .events
+                    .extend(std::iter::from_fn(|| device.engine.poll_event()));
+                device.engine.disconnected();
+                return delivered;
+            }
+            progressed = true;
+        }
+        while let Some(e) = device.engine.poll_event() {
+            device.events.push(e);
+        }
+        if !progressed {
+            return delivered;
+        }
+    }
+}
+
+fn sync(device: &mut Device, hub: &mut MemoryHub) -> usize {
+    pump(device, hub, &mut [], 0, None)
+}
+
+#[test]
+fn two_offline_devices_converge_through_the_hub() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26734", 2, &mut hub);
+    let d1 = a.receive(1, "Nguyễn Văn An");
+    a.stage(&d1, Stage::Processing, T0 + 1000);
+    let d2 = b.receive(101, "Trần Thị Bình");
+
+    sync(&mut a, &mut hub);
+    sync(&mut b, &mut hub);
+    // b now has d1; it records a stage on it offline while a does too.
+    b.stage(&d1, Stage::Done, T0 + 3000);
+    a.stage(&d1, Stage::Reviewed, T0 + 2000);
+    sync(&mut a, &mut hub);
+    sync(&mut b, &mut hub);
+    sync(&mut a, &mut hub);
+
+    assert_eq!(a.heads(), b.heads());
+    assert_eq!(a.heads().len(), 2);
+    assert!(a.engine.is_in_sync() && b.engine.is_in_sync());
+    assert_eq!(a.replica.pending_count(), 0);
+    for id in [d1, d2] {
+        let da = a.replica.doc(&id).unwrap().read().unwrap();
+        let db = b.replica.doc(&id).unwrap().read().unwrap();
+        assert_eq!(da, db);
+    }
+    let status = a.replica.doc(&d1).unwrap().progress().unwrap().current;
+    assert_eq!(status, Some(Stage::Done));
+}
+
+#[test]
+fn an_idle_reconnect_costs_two_round_trips_and_little_traffic_whatever_the_count() {
+    let mut costs = Vec::new();
+    for n in [10u16, 300] {
+        let mut hub = MemoryHub::new();
+        let mut a = Device::new("a", "26734", 1, &mut hub);
+        for i in 0..n {
+            a.receive(i % 99 + 1 + (i / 99) * 100, "Lê Văn Cường");
+        }
+        sync(&mut a, &mut hub);
+        let mut fresh = Device::new("f", "26734", 3, &mut hub);
+        sync(&mut fresh, &mut hub);
+        assert_eq!(fresh.heads(), a.heads());
+        let before = fresh.engine.stats();
+        sync(&mut fresh, &mut hub);
+        let after = fresh.engine.stats();
+        costs.push((
+            after.round_trips - before.round_trips,
+            (after.bytes_sent + after.bytes_received) - (before.bytes_sent + before.bytes_received),
+        ));
+    }
+    // The same round trips; bytes differ only by the width of the checkpoint.
+    assert_eq!(costs[0].0, costs[1].0, "{costs:?}");
+    assert!(costs[0].0 <= 2, "{costs:?}");
+    assert!(
+        costs[1].1.abs_diff(costs[0].1) <= 8,
+        "idle reconnect bytes grew with the count: {costs:?}"
+    );
+    assert!(costs[1].1 < 400, "{costs:?}");
+}
+
+#[test]
+fn an_exchange_cut_at_any_frame_resumes_and_converges() {
+    for cut in 0..12 {
+        let mut hub = MemoryHub::new();
+        let mut a = Device::new("a", "26734", 1, &mut hub);
+        let mut b = Device::new("b", "26734", 2, &mut hub);
+        for i in 1..=5 {
+            a.receive(i, "Phạm Minh Đức");
+        }
+        b.receive(101, "Hoàng Thị Em");
+        sync(&mut b, &mut hub);
+        pump(&mut a, &mut hub, &mut [], 0, Some(cut));
+        pump(&mut b, &mut hub, &mut [], 0, Some(cut));
+        sync(&mut a, &mut hub);
+        sync(&mut b, &mut hub);
+        sync(&mut a, &mut hub);
+        assert_eq!(a.heads(), b.heads(), "cut after {cut} frames");
+        assert_eq!(a.heads().len(), 6);
+        assert_eq!(a.replica.pending_count() + b.replica.pending_count(), 0);
+    }
+}
+
+#[test]
+fn a_change_signed_by_another_actor_is_refused_and_kept_on_the_device() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let id = a.receive(1, "Đỗ Văn Giang");
+    // Changes written under an actor that is not bound to device a.
+    a.replica = DeviceReplica::open(
+        std::mem::take(a.replica.storage_mut()),
+        ActorId::from(vec![9u8; 16]),
+    )
+    .unwrap();
+    a.stage(&id, Stage::Processing, T0 + 1);
+    a.replica =
+        DeviceReplica::open(std::mem::take(a.replica.storage_mut()), a.actor.clone()).unwrap();
+    sync(&mut a, &mut hub);
+    assert!(a.events.iter().any(|e| matches!(
+        e,
+        DeviceEvent::Refused {
+            reason: Refusal::ForeignActor,
+            ..
+        }
+    )));
+    assert_eq!(hub.quarantine, vec![(id, Refusal::ForeignActor)]);
+    assert!(hub.docs.is_empty());
+    assert!(a.replica.meta(&id).unwrap().refused.is_some());
+}
+
+#[test]
+fn another_communes_dossier_is_never_sent_and_cannot_be_written() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26737", 2, &mut hub);
+    let secret = b.receive(1, "Vũ Thị Hoa");
+    sync(&mut b, &mut hub);
+    sync(&mut a, &mut hub);
+    assert!(a.heads().is_empty());
+
+    // Device a forges a document of commune 26737 from scratch.
+    let mut forged = Device::new("x", "26737", 1, &mut MemoryHub::new());
+    let forged_id = forged.receive(2, "Giả mạo");
+    let bytes = forged.replica.doc(&forged_id).unwrap().save();
+    let mut session = HubSession::new();
+    let hello = Message::Hello(Hello {
+        token: "a".into(),
+        since: None,
+        actors: vec![],
+        agent: "t".into(),
+    });
+    session.handle_frame(&hello.encode(), &mut hub).unwrap();
+    let push = |doc| {
+        Message::Push(Push {
+            batch: 1,
+            docs: vec![DocChanges {
+                doc,
+                bytes: bytes.clone(),
+            }],
+        })
+        .encode()
+    };
+    session.handle_frame(&push(forged_id), &mut hub).unwrap();
+    session.handle_frame(&push(secret), &mut hub).unwrap();
+    let refusals: Vec<(Refusal, String)> = std::iter::from_fn(|| session.poll_transmit())
+        .filter_map(|f| match Message::decode(&f).unwrap() {
+            Message::Ack(ack) => Some(ack.results),
+            _ => None,
+        })
+        .flatten()
+        .map(|r| match r.outcome {
+            DocOutcome::Refused { reason, message } => (reason, message),
+            DocOutcome::Accepted { .. } => panic!("accepted a forged document"),
+        })
+        .collect();
+    // The existing document and the unknown one get the very same answer.
+    assert_eq!(refusals.len(), 2);
+    assert_eq!(refusals[0], refusals[1]);
+    assert_eq!(refusals[0].0, Refusal::NotFound);
+}
+
+#[test]
+fn live_changes_reach_the_other_connected_device_without_polling() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26734", 2, &mut hub);
+    let mut b_session = HubSession::new();
+    // b connects and goes live.
+    b.engine.start(&mut b.replica).unwrap();
+    while let Some(f) = b.engine.poll_transmit() {
+        b_session.handle_frame(&f, &mut hub).unwrap();
+    }
+    while b_session.poll_catchup(&mut hub).unwrap() {}
+    while let Some(f) = b_session.poll_transmit() {
+        b.engine.handle_frame(&f, &mut b.replica).unwrap();
+    }
+    while let Some(f) = b.engine.poll_transmit() {
+        b_session.handle_frame(&f, &mut hub).unwrap();
+    }
+    while let Some(f) = b_session.poll_transmit() {
+        b.engine.handle_frame(&f, &mut b.replica).unwrap();
+    }
+    assert!(b.engine.is_in_sync());
+
+    let id = a.receive(1, "Bùi Văn Khánh");
+    let mut sessions = vec![(1, b_session)];
+    pump(&mut a, &mut hub, &mut sessions, 0, None);
+    let (_, mut b_session) = sessions.pop().unwrap();
+    let mut got = false;
+    while let Some(f) = b_session.poll_transmit() {
+        b.engine.handle_frame(&f, &mut b.replica).unwrap();
+        got = true;
+    }
+    assert!(got, "the hub pushed nothing to the live device");
+    assert_eq!(b.heads(), a.heads());
+    assert!(b.replica.meta(&id).is_some());
+}
+
+#[test]
+fn anti_entropy_repairs_a_device_whose_checkpoint_lies() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26734", 2, &mut hub);
+    for i in 1..=3 {
+        a.receive(i, "Đặng Thị Lan");
+    }
+    sync(&mut a, &mut hub);
+    // b claims to have everything up to the hub's latest change.
+    b.replica
+        .apply_from_hub(
+            &[],
+            Some(Checkpoint {
+                hub: HubId([42; 16]),
+                seq: hub.seq,
+            }),
+        )
+        .unwrap();
+    sync(&mut b, &mut hub);
+    assert_eq!(b.heads(), a.heads());
+    assert!(
+        b.events
+            .iter()
+            .any(|e| matches!(e, DeviceEvent::InSync { repaired: 3 }))
+    );
+}
+
+#[test]
+fn a_wrong_token_is_refused_with_a_clear_error() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    a.engine = DeviceSync::new(DeviceConfig {
+        token: "nope".into(),
+        actors: vec![],
+        agent: "t".into(),
+    });
+    sync(&mut a, &mut hub);
+    assert!(
+        a.events
+            .iter()
+            .any(|e| matches!(e, DeviceEvent::HubError(m) if m.code == ErrorCode::Unauthorized))
+    );
+    assert!(!a.engine.is_connected());
+}
