@@ -401,11 +401,23 @@ impl Catalogue {
 
     /// The latest version of every procedure, in catalogue order.
     pub fn current(&self) -> Vec<&Procedure> {
+        // One pass to find each code's latest version, so a province-sized
+        // catalogue is not scanned once per procedure.
+        let mut latest: HashMap<&str, &Procedure> = HashMap::new();
+        for p in &self.procedures {
+            let newer = latest
+                .get(p.id.as_str())
+                .is_none_or(|seen| compare_versions(&p.version, &seen.version).is_ge());
+            if newer {
+                latest.insert(&p.id, p);
+            }
+        }
         self.procedures
             .iter()
             .filter(|p| {
-                self.procedure(&p.id)
-                    .is_some_and(|latest| std::ptr::eq(latest, *p))
+                latest
+                    .get(p.id.as_str())
+                    .is_some_and(|l| std::ptr::eq(*l, *p))
             })
             .collect()
     }
