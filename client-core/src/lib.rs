@@ -22,6 +22,8 @@
 //! - [`dossier`]: the dossier as an Automerge document — typed reads and
 //!   writes, validation, conflicts.
 //! - [`codes`]: offline, collision-free dossier code issuing.
+//! - [`config`]: the unit tree, catalogue and calendar as read-only
+//!   configuration documents published by the top hub.
 //! - [`search`]: Vietnamese text normalisation and matching.
 //! - [`sync`]: the sync protocol, anti-entropy, replicas and the sans-IO
 //!   engines of both ends of a connection.
@@ -29,6 +31,7 @@
 pub mod calendar;
 pub mod catalogue;
 pub mod codes;
+pub mod config;
 pub mod deadline;
 pub mod dossier;
 pub mod ids;

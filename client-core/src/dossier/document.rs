@@ -44,13 +44,13 @@ const DOC_TYPE: &str = "dossier";
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
     #[error("the document could not be decoded: {0}")]
-    Decode(#[source] automerge::AutomergeError),
+    Decode(#[source] Box<automerge::AutomergeError>),
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error("the document could not be written: {0}")]
-    Write(#[source] automerge::AutomergeError),
+    Write(#[source] Box<automerge::AutomergeError>),
 }
 
 /// Who and when, attached to every change so that conflicts can say it.
@@ -282,7 +282,7 @@ impl DossierDoc {
                 Ok(())
             },
         )
-        .map_err(|failure| DocumentError::Write(failure.error))?;
+        .map_err(|failure| DocumentError::Write(Box::new(failure.error)))?;
         Ok(Self { doc })
     }
 
@@ -291,7 +291,7 @@ impl DossierDoc {
     pub fn load(bytes: &[u8]) -> Result<Self, DocumentError> {
         Automerge::load(bytes)
             .map(Self::from_automerge)
-            .map_err(DocumentError::Decode)
+            .map_err(|e| DocumentError::Decode(Box::new(e)))
     }
 
     pub fn from_automerge(doc: Automerge) -> Self {
@@ -328,7 +328,7 @@ impl DossierDoc {
         self.doc
             .merge(&mut other.doc)
             .map(|_| ())
-            .map_err(DocumentError::Decode)
+            .map_err(|e| DocumentError::Decode(Box::new(e)))
     }
 
     /// Reads and validates the whole dossier.
@@ -469,7 +469,7 @@ impl DossierDoc {
                 |_| commit_options(&meta),
                 |tx| write_stage(tx, &stages, index, &stage),
             )
-            .map_err(|failure| DocumentError::Write(failure.error))?
+            .map_err(|failure| DocumentError::Write(Box::new(failure.error)))?
             .result;
         let entry = StageEntry {
             id: entry_id.to_string(),
@@ -502,7 +502,7 @@ impl DossierDoc {
                 |tx| tx.put(&obj, key, value.clone()),
             )
             .map(|_| ())
-            .map_err(|failure| DocumentError::Write(failure.error))
+            .map_err(|failure| DocumentError::Write(Box::new(failure.error)))
         };
         // Validate on a fork so an invalid value never enters the document.
         write(&mut preview)?;
@@ -532,7 +532,7 @@ impl DossierDoc {
                 },
             )
             .map(|_| ())
-            .map_err(|failure| DocumentError::Write(failure.error))
+            .map_err(|failure| DocumentError::Write(Box::new(failure.error)))
         };
         let mut preview = self.doc.fork();
         write(&mut preview)?;

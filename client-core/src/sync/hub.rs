@@ -51,7 +51,9 @@ impl DeviceIdentity {
 pub struct Committed {
     pub seq: u64,
     pub doc: DocId,
-    pub unit: UnitCode,
+    /// The dossier's unit; `None` for documents every device receives
+    /// (configuration).
+    pub unit: Option<UnitCode>,
     /// The device that pushed it (it already has it).
     pub origin: String,
     pub bytes: Arc<[u8]>,
@@ -187,6 +189,11 @@ impl HubSession {
     /// once the outbox is sent.
     pub fn is_closed(&self) -> bool {
         self.phase == Phase::Closed
+    }
+
+    /// Every change in scope up to this sequence number has been sent.
+    pub fn sent_upto(&self) -> u64 {
+        self.sent_upto
     }
 
     pub fn is_catching_up(&self) -> bool {
@@ -399,7 +406,9 @@ impl HubSession {
     /// Another connection committed changes.
     pub fn on_committed(&mut self, committed: &Committed) {
         let Some(device) = &self.device else { return };
-        if committed.origin == device.device_id || !device.may_see(&committed.unit) {
+        if committed.origin == device.device_id
+            || !committed.unit.as_ref().is_none_or(|u| device.may_see(u))
+        {
             return;
         }
         match self.phase {

@@ -149,7 +149,7 @@ impl HubStore for MemoryHub {
                         let c = Committed {
                             seq: self.seq,
                             doc: change.doc,
-                            unit: admitted.dossier.unit.clone(),
+                            unit: Some(admitted.dossier.unit.clone()),
                             origin: device.device_id.clone(),
                             bytes: Arc::from(admitted.new_changes.clone()),
                         };

@@ -1,7 +1,11 @@
-//! The `motcua` subcommands.
+//! The `motcua` subcommands, one file each.
 
+mod admin;
 mod calendar;
 mod deadline;
+mod device;
+mod dossier;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -15,6 +19,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a hub: SQLite store, sync endpoint, HTTP API, web app.
+    Serve(serve::Args),
+    /// Set up a hub's units, users and enrolments in its data directory.
+    Admin(admin::Args),
+    /// Enrol this device with a one-time code from an administrator.
+    Enrol(device::EnrolArgs),
+    /// Sync this device's replica with its hub (once, or with --watch).
+    Sync(device::SyncArgs),
+    /// Receive dossiers and record their stages on this device, offline.
+    Dossier(dossier::Args),
     /// Compute the appointment (due) date of a dossier.
     Deadline(deadline::Args),
     /// Print a year's non-working holiday dates as JSON.
@@ -23,6 +37,11 @@ enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Admin(args) => admin::run(args),
+        Command::Enrol(args) => device::enrol(args),
+        Command::Sync(args) => device::sync(args),
+        Command::Dossier(args) => dossier::run(args),
         Command::Deadline(args) => deadline::run(args),
         Command::Calendar(args) => calendar::run(args),
     }

@@ -1,0 +1,131 @@
+//! `motcua admin`: set up a hub's units, users and device enrolments
+//! directly in its data directory (the HTTP API does the same remotely).
+
+use std::path::PathBuf;
+
+use client_core::ids::UnitCode;
+use client_core::units::{Unit, UnitLevel};
+use server::store::Store;
+use server::store::identity::Role;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The hub's data directory.
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Add or update an administrative unit.
+    Unit {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// province, district or commune
+        #[arg(long)]
+        level: String,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Add a user.
+    User {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        full_name: String,
+        /// clerk, specialist, leader or admin
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        unit: String,
+        #[arg(long, env = "MOTCUA_PASSWORD")]
+        password: String,
+    },
+    /// Create a one-time enrolment code for a device of a unit.
+    Enrolment {
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        name: String,
+        /// Dossier code slots (99 numbers a day each).
+        #[arg(long, default_value_t = 1)]
+        slots: u8,
+    },
+    /// Revoke a device.
+    Revoke { device_id: String },
+    /// List devices as JSON.
+    Devices,
+    /// List quarantined (refused) data as JSON.
+    Quarantine,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let Some(data) = args.data else {
+        anyhow::bail!("--data <DIR> (the hub's data directory) is required")
+    };
+    let store = Store::open(&data)?;
+    match args.command {
+        Command::Unit {
+            code,
+            name,
+            level,
+            parent,
+        } => {
+            let level: UnitLevel = serde_json::from_value(serde_json::Value::String(level.clone()))
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "level '{level}' is not one of: national, province, district, commune"
+                    )
+                })?;
+            let unit = Unit {
+                code: UnitCode::parse(&code)?,
+                name,
+                level,
+                parent: parent.map(|p| UnitCode::parse(&p)).transpose()?,
+                effective_from: None,
+                effective_to: None,
+            };
+            store.upsert_units(&[unit])?;
+            server::hub::demo::publish_units(&store)?;
+            println!("{}", serde_json::json!({ "unit": code }));
+        }
+        Command::User {
+            username,
+            full_name,
+            role,
+            unit,
+            password,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("role '{role}' is not one of: clerk, specialist, leader, admin")
+            })?;
+            let user = store.create_user(
+                &username,
+                &full_name,
+                &password,
+                role,
+                &UnitCode::parse(&unit)?,
+            )?;
+            println!("{}", serde_json::to_string(&user)?);
+        }
+        Command::Enrolment { unit, name, slots } => {
+            let enrolment =
+                store.create_enrolment(&UnitCode::parse(&unit)?, &name, slots, "admin-cli")?;
+            println!("{}", serde_json::to_string(&enrolment)?);
+        }
+        Command::Revoke { device_id } => {
+            store.revoke_device(&device_id, "admin-cli")?;
+            println!("{}", serde_json::json!({ "revoked": device_id }));
+        }
+        Command::Devices => println!("{}", serde_json::to_string_pretty(&store.devices()?)?),
+        Command::Quarantine => println!(
+            "{}",
+            serde_json::to_string_pretty(&store.quarantined(1000)?)?
+        ),
+    }
+    Ok(())
+}

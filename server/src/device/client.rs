@@ -1,0 +1,396 @@
+//! Syncing a native device with its hub over WebSocket (TLS when the
+//! address is `https://` or `wss://`).
+//!
+//! [`sync_once`] connects, exchanges until the engine reports the replicas
+//! are in sync, and closes. [`watch`] stays connected, pushes local changes
+//! as they are made (by this or another `motcua` process) and reconnects
+//! with exponential back-off and jitter when the link drops.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use client_core::sync::device::{DeviceConfig, DeviceEvent, DeviceSync, SyncStats};
+use client_core::sync::protocol::limits;
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use super::{Device, keys};
+
+/// Where to sync, and how to trust the hub's certificate.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: url::Url,
+    /// A PEM certificate to trust (the hub's self-signed one); without it,
+    /// the system's trusted roots.
+    pub ca_cert: Option<std::path::PathBuf>,
+}
+
+impl Endpoint {
+    /// Accepts `http(s)://host:port` or `ws(s)://host:port[/sync]`.
+    pub fn parse(server: &str, ca_cert: Option<&Path>) -> anyhow::Result<Endpoint> {
+        let mut url = url::Url::parse(server)
+            .with_context(|| format!("'{server}' is not a URL such as https://hub.example:8443"))?;
+        let scheme = match url.scheme() {
+            "http" | "ws" => "ws",
+            "https" | "wss" => "wss",
+            other => bail!("unsupported scheme '{other}': use https:// (or http:// on loopback)"),
+        };
+        url.set_scheme(scheme)
+            .map_err(|_| anyhow::anyhow!("cannot use scheme {scheme}"))?;
+        if !url.path().ends_with("/sync") {
+            url.set_path("/sync");
+        }
+        Ok(Endpoint {
+            url,
+            ca_cert: ca_cert.map(Path::to_path_buf),
+        })
+    }
+}
+
+/// What a sync did, printed as JSON by `motcua sync`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    pub received: usize,
+    pub acknowledged: usize,
+    pub refused: Vec<String>,
+    pub repaired: usize,
+    pub pending: usize,
+    pub documents: usize,
+    pub in_sync: bool,
+    pub frames_sent: u64,
+    pub frames_received: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub round_trips: u64,
+}
+
+impl SyncReport {
+    fn add_stats(&mut self, s: SyncStats) {
+        self.frames_sent += s.frames_sent;
+        self.frames_received += s.frames_received;
+        self.bytes_sent += s.bytes_sent;
+        self.bytes_received += s.bytes_received;
+        self.round_trips += s.round_trips;
+    }
+}
+
+fn engine_for(device: &Device, token: &str) -> DeviceSync {
+    DeviceSync::new(DeviceConfig {
+        token: token.to_string(),
+        actors: vec![device.actor().to_bytes().to_vec()],
+        agent: format!("motcua/{}", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(endpoint: &Endpoint) -> anyhow::Result<Socket> {
+    let mut config = WebSocketConfig::default();
+    config.max_message_size = Some(limits::MAX_FRAME_BYTES + 1024 * 1024);
+    config.max_frame_size = Some(limits::MAX_FRAME_BYTES + 1024 * 1024);
+    let connector = if endpoint.url.scheme() == "wss" {
+        Some(tokio_tungstenite::Connector::Rustls(Arc::new(
+            tls_client_config(endpoint.ca_cert.as_deref())?,
+        )))
+    } else {
+        None
+    };
+    let (socket, _) = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio_tungstenite::connect_async_tls_with_config(
+            endpoint.url.as_str(),
+            Some(config),
+            true,
+            connector,
+        ),
+    )
+    .await
+    .context("timed out connecting to the hub")?
+    .with_context(|| format!("cannot connect to {}", endpoint.url))?;
+    Ok(socket)
+}
+
+pub fn tls_client_config(ca_cert: Option<&Path>) -> anyhow::Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_cert {
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
+                let cert: rustls_pki_types::CertificateDer<'static> =
+                    cert.with_context(|| format!("{} is not a PEM certificate", path.display()))?;
+                roots.add(cert)?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    Ok(rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// Feeds engine events into the report; returns a fatal hub error, if any.
+fn note_events(
+    engine: &mut DeviceSync,
+    report: &mut SyncReport,
+    progress: &Option<indicatif::ProgressBar>,
+) {
+    while let Some(event) = engine.poll_event() {
+        match event {
+            DeviceEvent::Received(docs) => {
+                report.received += docs.len();
+                if let Some(bar) = progress {
+                    bar.set_message(format!(
+                        "{} tài liệu đã nhận / documents received",
+                        report.received
+                    ));
+                }
+            }
+            DeviceEvent::Acknowledged(docs) => report.acknowledged += docs.len(),
+            DeviceEvent::Refused {
+                doc,
+                reason,
+                message,
+            } => {
+                let line = format!("{doc}: {} ({message})", reason.as_str());
+                tracing::warn!("hub refused {line}");
+                report.refused.push(line);
+            }
+            DeviceEvent::InSync { repaired } => report.repaired += repaired,
+            DeviceEvent::Unreadable { doc, message } => {
+                tracing::warn!("unreadable changes for {doc}: {message}")
+            }
+            DeviceEvent::HubError(e) => tracing::warn!("hub error: {}", e.message),
+            DeviceEvent::Welcomed(_) | DeviceEvent::CaughtUp => {}
+        }
+    }
+}
+
+/// Stores what the hub said about this device (unit, code slots).
+fn remember_welcome(device: &mut Device, engine: &DeviceSync) -> anyhow::Result<()> {
+    if let Some(w) = engine.welcome() {
+        let slots = serde_json::to_string(&w.code_slots)?;
+        if device.setting(keys::UNIT)?.as_deref() != Some(w.unit.as_str()) {
+            device.set_setting(keys::UNIT, w.unit.as_str())?;
+        }
+        if device.setting(keys::CODE_SLOTS)?.as_deref() != Some(slots.as_str()) {
+            device.set_setting(keys::CODE_SLOTS, &slots)?;
+        }
+        if device.setting(keys::DEVICE_ID)?.as_deref() != Some(w.device.as_str()) {
+            device.set_setting(keys::DEVICE_ID, &w.device)?;
+        }
+    }
+    Ok(())
+}
+
+async fn send_all(socket: &mut Socket, engine: &mut DeviceSync) -> anyhow::Result<()> {
+    while let Some(frame) = engine.poll_transmit() {
+        socket.send(WsMessage::Binary(frame.into())).await?;
+    }
+    Ok(())
+}
+
+/// One connection: exchanges until in sync (and, when `stay`, keeps going
+/// until the link drops).
+async fn session(
+    device: &mut Device,
+    endpoint: &Endpoint,
+    token: &str,
+    stay: bool,
+    report: &mut SyncReport,
+) -> anyhow::Result<()> {
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar.set_message("đang đồng bộ / syncing");
+        bar
+    });
+    let mut socket = connect(endpoint).await?;
+    let mut engine = engine_for(device, token);
+    device
+        .with(|r| engine.start(r))?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let outcome = loop {
+        if let Err(e) = send_all(&mut socket, &mut engine).await {
+            break Err(e);
+        }
+        note_events(&mut engine, report, &progress);
+        if engine.is_in_sync() && !stay {
+            break Ok(());
+        }
+        let read = async {
+            if stay {
+                Ok(socket.next().await)
+            } else {
+                tokio::time::timeout(Duration::from_secs(60), socket.next()).await
+            }
+        };
+        tokio::select! {
+            incoming = read => match incoming {
+                Err(_) => break Err(anyhow::anyhow!("the hub stopped answering")),
+                Ok(incoming) => {
+                    if let Err(e) = on_incoming(device, &mut engine, incoming).await {
+                        break Err(e);
+                    }
+                }
+            },
+            _ = tick.tick(), if stay => {
+                // Another process recorded something: push it now.
+                if device.changed_elsewhere()? {
+                    device.with(|r| engine.local_changes(r))?.map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+            }
+        }
+    };
+    report.add_stats(engine.stats());
+    note_events(&mut engine, report, &progress);
+    remember_welcome(device, &engine)?;
+    report.in_sync = engine.is_in_sync();
+    let _ = socket.close(None).await;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    outcome
+}
+
+async fn on_incoming(
+    device: &mut Device,
+    engine: &mut DeviceSync,
+    incoming: Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>,
+) -> anyhow::Result<()> {
+    match incoming {
+        None => bail!("the hub closed the connection"),
+        Some(Err(e)) => Err(e).context("the connection to the hub failed"),
+        Some(Ok(WsMessage::Binary(frame))) => {
+            device
+                .with(|r| engine.handle_frame(&frame, r))?
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if engine.welcome().is_some() && device.setting(keys::UNIT)?.is_none() {
+                remember_welcome(device, engine)?;
+            }
+            Ok(())
+        }
+        Some(Ok(WsMessage::Close(frame))) => bail!(
+            "the hub closed the connection{}",
+            frame.map(|f| format!(": {}", f.reason)).unwrap_or_default()
+        ),
+        Some(Ok(_)) => Ok(()),
+    }
+}
+
+/// Syncs once and returns what happened.
+pub async fn sync_once(
+    device: &mut Device,
+    endpoint: &Endpoint,
+    token: &str,
+) -> anyhow::Result<SyncReport> {
+    let mut report = SyncReport::default();
+    session(device, endpoint, token, false, &mut report).await?;
+    report.pending = device.with(|r| r.pending_count())?;
+    report.documents = device.with(|r| r.len())?;
+    Ok(report)
+}
+
+/// Syncs continuously until the process is stopped.
+pub async fn watch(device: &mut Device, endpoint: &Endpoint, token: &str) -> anyhow::Result<()> {
+    let mut backoff = Backoff::new();
+    loop {
+        let started = std::time::Instant::now();
+        let mut report = SyncReport::default();
+        match session(device, endpoint, token, true, &mut report).await {
+            Ok(()) => {}
+            Err(e) => {
+                let fatal = e.to_string().contains("revoked")
+                    || e.to_string().contains("unknown device token");
+                eprintln!("mất kết nối / disconnected: {e:#}");
+                if fatal {
+                    return Err(e);
+                }
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            backoff = Backoff::new();
+        }
+        let wait = backoff.next_wait();
+        eprintln!(
+            "thử lại sau {:.1} giây / retrying in {:.1} s",
+            wait.as_secs_f64(),
+            wait.as_secs_f64()
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Exponential back-off with full jitter: a random wait up to a ceiling that
+/// doubles after each failure (0.5 s … 60 s), so that many devices coming
+/// back at once do not reconnect in step.
+pub struct Backoff {
+    ceiling: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(60);
+
+    pub fn new() -> Self {
+        Self {
+            ceiling: Self::FIRST,
+        }
+    }
+
+    pub fn next_wait(&mut self) -> Duration {
+        let [a, b, c, d] = crate::store::random_bytes::<4>();
+        let fraction = f64::from(u32::from_le_bytes([a, b, c, d])) / f64::from(u32::MAX);
+        let wait = self.ceiling.mul_f64(0.1 + 0.9 * fraction);
+        self.ceiling = (self.ceiling * 2).min(Self::MAX);
+        wait
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_map_to_the_sync_path_and_websocket_schemes() {
+        assert_eq!(
+            Endpoint::parse("https://hub.example:8443", None)
+                .unwrap()
+                .url
+                .as_str(),
+            "wss://hub.example:8443/sync"
+        );
+        assert_eq!(
+            Endpoint::parse("http://127.0.0.1:9000/", None)
+                .unwrap()
+                .url
+                .as_str(),
+            "ws://127.0.0.1:9000/sync"
+        );
+        assert!(Endpoint::parse("ftp://x", None).is_err());
+    }
+
+    #[test]
+    fn backoff_grows_to_a_ceiling_and_stays_jittered() {
+        let mut b = Backoff::new();
+        let waits: Vec<Duration> = (0..12).map(|_| b.next_wait()).collect();
+        assert!(waits.iter().all(|w| *w <= Backoff::MAX));
+        assert!(waits[0] <= Backoff::FIRST);
+        assert!(waits[11] >= Backoff::MAX.mul_f64(0.1));
+    }
+}

@@ -1,0 +1,142 @@
+//! `GET /sync`: the WebSocket endpoint devices sync through.
+//!
+//! A thin tokio driver around the sans-IO [`HubSession`]: frames in, frames
+//! out, committed changes fanned out through a broadcast channel. Database
+//! work runs on blocking threads so one device's heavy push never stalls
+//! the runtime that serves the others.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::response::Response;
+use client_core::sync::hub::{HubEvent, HubSession};
+use client_core::sync::protocol::{ErrorCode, ErrorMessage, Message, limits};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::Hub;
+use super::metrics::Metrics;
+
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(hub): State<Arc<Hub>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+) -> Response {
+    // Frames a little over our limit still reach the decoder, which answers
+    // with a protocol error; far larger ones are cut by the WebSocket layer.
+    ws.max_message_size(limits::MAX_FRAME_BYTES + 1024 * 1024)
+        .max_frame_size(limits::MAX_FRAME_BYTES + 1024 * 1024)
+        .on_upgrade(move |socket| async move {
+            let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+            Metrics::add(&hub.metrics.connections, 1);
+            Metrics::add(&hub.metrics.connections_total, 1);
+            if let Err(e) = run(hub.clone(), socket, id).await {
+                tracing::info!(connection = id, %addr, "sync connection ended: {e:#}");
+            }
+            hub.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+            hub.metrics.forget_connection(id);
+        })
+}
+
+async fn run(hub: Arc<Hub>, socket: WebSocket, id: u64) -> anyhow::Result<()> {
+    let (mut sink, mut stream) = socket.split();
+    let mut live = hub.commits.subscribe();
+    let mut session = HubSession::new();
+    loop {
+        // Send everything the session produced, then report its events.
+        while let Some(frame) = session.poll_transmit() {
+            Metrics::add(&hub.metrics.frames_out, 1);
+            Metrics::add(&hub.metrics.bytes_out, frame.len() as u64);
+            sink.send(WsMessage::Binary(frame.into())).await?;
+        }
+        while let Some(event) = session.poll_event() {
+            match event {
+                HubEvent::Committed(commits) => {
+                    Metrics::add(&hub.metrics.pushes_accepted, commits.len() as u64);
+                    for c in commits {
+                        // No receivers is fine: nobody else is connected.
+                        let _ = hub.commits.send(c);
+                    }
+                }
+                HubEvent::Refused {
+                    doc,
+                    reason,
+                    message,
+                } => {
+                    Metrics::add(&hub.metrics.pushes_refused, 1);
+                    tracing::warn!(connection = id, %doc, reason = reason.as_str(), "refused push: {message}");
+                }
+                HubEvent::BadFrame(message) => {
+                    Metrics::add(&hub.metrics.bad_frames, 1);
+                    tracing::warn!(connection = id, "sync error: {message}");
+                }
+                HubEvent::Authenticated(device) => {
+                    tracing::info!(connection = id, device = %device.device_id, unit = %device.unit, "device connected");
+                }
+            }
+        }
+        hub.metrics.set_position(id, session.sent_upto());
+        if session.is_closed() {
+            let _ = sink.close().await;
+            return Ok(());
+        }
+
+        let catching_up = session.is_catching_up();
+        tokio::select! {
+            biased;
+            incoming = stream.next() => {
+                let Some(incoming) = incoming else { return Ok(()) };
+                match incoming? {
+                    WsMessage::Binary(frame) => {
+                        Metrics::add(&hub.metrics.frames_in, 1);
+                        Metrics::add(&hub.metrics.bytes_in, frame.len() as u64);
+                        session = on_blocking(&hub, session, move |session, store| session.handle_frame(&frame, store).map(|_| ())).await?;
+                    }
+                    WsMessage::Text(_) => {
+                        let error = ErrorMessage { code: ErrorCode::Malformed, message: "sync frames are binary".into(), fatal: true };
+                        sink.send(WsMessage::Binary(Message::Error(error).encode().into())).await?;
+                        Metrics::add(&hub.metrics.bad_frames, 1);
+                        return Ok(());
+                    }
+                    WsMessage::Close(_) => return Ok(()),
+                    WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+                }
+            }
+            commit = live.recv() => match commit {
+                Ok(c) => session.on_committed(&c),
+                Err(RecvError::Lagged(_)) => session.on_lagged(),
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            // Catch-up pages go out only while nothing else is waiting.
+            _ = std::future::ready(()), if catching_up => {
+                session = on_blocking(&hub, session, |session, store| session.poll_catchup(store).map(|_| ())).await?;
+            }
+        }
+    }
+}
+
+/// Runs a session step that touches the database on a blocking thread.
+async fn on_blocking(
+    hub: &Arc<Hub>,
+    session: HubSession,
+    step: impl FnOnce(
+        &mut HubSession,
+        &mut crate::store::Store,
+    )
+        -> Result<(), client_core::sync::hub::HubSessionError<crate::store::StoreError>>
+    + Send
+    + 'static,
+) -> anyhow::Result<HubSession> {
+    let mut store = hub.store.clone();
+    let mut session = session;
+    tokio::task::spawn_blocking(move || {
+        step(&mut session, &mut store)?;
+        Ok::<_, anyhow::Error>(session)
+    })
+    .await?
+}

@@ -1,0 +1,10 @@
+//! The Một Cửa Sync hub and the native device, as a library the `motcua`
+//! binary and the tests drive.
+//!
+//! - [`store`]: the hub's SQLite database behind one narrow interface.
+//! - [`hub`]: the HTTP API, the WebSocket sync endpoint, TLS, metrics.
+//! - [`device`]: the native device: its replica and its sync connection.
+
+pub mod device;
+pub mod hub;
+pub mod store;

@@ -1,0 +1,571 @@
+//! Automerge documents in SQLite, and the [`HubStore`] sync sessions use.
+//!
+//! A document is an optional snapshot plus the change rows after it. Every
+//! accepted change gets the next number of the hub-wide sequence (the
+//! `changes.seq` column); a device's checkpoint is such a number, so "what
+//! changed since my checkpoint" is an index range scan, whatever the number
+//! of documents. Once a document has many change rows they are folded into a
+//! new snapshot in the same transaction; devices whose checkpoint is older
+//! than that snapshot receive it whole, which is still correct.
+//!
+//! Documents are loaded only to admit a push or repair a divergence, and stay
+//! in a bounded cache; catch-ups copy stored bytes without loading anything.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use automerge::{Automerge, ChangeHash};
+use client_core::ids::{DocId, UnitCode};
+use client_core::sync::hub::{
+    ChangesPage, Committed, DeviceIdentity, HubStore, admit, not_found_message,
+};
+use client_core::sync::protocol::{
+    DocChanges, DocOutcome, DocResult, ErrorMessage, HeadsDigest, Hello, HubId, Push, Refusal,
+};
+use client_core::sync::reconcile::Item;
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+
+use super::{Result, Store, StoreError, audit, index, now_ms};
+
+/// Documents kept loaded in memory.
+pub const CACHE_DOCS: usize = 1024;
+/// Change rows after which a document is folded into a new snapshot.
+pub const COMPACT_AFTER_ROWS: i64 = 64;
+/// Documents read per catch-up query.
+const PAGE_DOCS: usize = 512;
+
+/// A least-recently-used cache of loaded documents.
+#[derive(Debug)]
+pub struct DocCache {
+    capacity: usize,
+    clock: u64,
+    docs: BTreeMap<DocId, (Automerge, u64)>,
+}
+
+impl DocCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            clock: 0,
+            docs: BTreeMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    fn get(&mut self, id: &DocId) -> Option<Automerge> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.docs.get_mut(id).map(|(doc, used)| {
+            *used = clock;
+            doc.clone()
+        })
+    }
+
+    fn put(&mut self, id: DocId, doc: Automerge) {
+        self.clock += 1;
+        self.docs.insert(id, (doc, self.clock));
+        while self.docs.len() > self.capacity {
+            let Some(oldest) = self
+                .docs
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(id, _)| *id)
+            else {
+                break;
+            };
+            self.docs.remove(&oldest);
+        }
+    }
+
+    fn remove(&mut self, id: &DocId) {
+        self.docs.remove(id);
+    }
+}
+
+/// What kind of document a row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    Dossier,
+    Config,
+}
+
+impl DocKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Dossier => "dossier",
+            DocKind::Config => "config",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DocRow {
+    kind: String,
+    unit: Option<String>,
+    change_rows: i64,
+}
+
+fn doc_row(conn: &Connection, id: &DocId) -> Result<Option<DocRow>> {
+    Ok(conn
+        .query_row(
+            "SELECT kind, unit, change_rows FROM documents WHERE doc_id = ?1",
+            [id.as_bytes()],
+            |r| {
+                Ok(DocRow {
+                    kind: r.get(0)?,
+                    unit: r.get(1)?,
+                    change_rows: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn visible(row: &DocRow, device: &DeviceIdentity) -> bool {
+    match &row.unit {
+        None => true,
+        Some(unit) => UnitCode::parse(unit).is_ok_and(|u| device.may_see(&u)),
+    }
+}
+
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+pub fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes
+        .chunks_exact(32)
+        .map(|c| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(c);
+            ChangeHash(h)
+        })
+        .collect()
+}
+
+/// Reads a stored document from the database.
+fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
+    let snapshot: Option<Option<Vec<u8>>> = conn
+        .query_row(
+            "SELECT snapshot FROM documents WHERE doc_id = ?1",
+            [id.as_bytes()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(snapshot) = snapshot else {
+        return Ok(None);
+    };
+    let corrupt = |e: automerge::AutomergeError| StoreError::Corrupt {
+        doc: id.to_string(),
+        message: e.to_string(),
+    };
+    let mut doc = match snapshot {
+        Some(bytes) => Automerge::load(&bytes).map_err(corrupt)?,
+        None => Automerge::new(),
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+    for bytes in rows {
+        doc.load_incremental(&bytes?).map_err(corrupt)?;
+    }
+    Ok(Some(doc))
+}
+
+/// The SQL condition and parameters restricting documents to a scope.
+fn scope_filter(store: &Store, device: &DeviceIdentity) -> (String, Vec<String>) {
+    let all = store.units().len();
+    if device.scope.len() >= all {
+        return ("1 = 1".to_string(), Vec::new());
+    }
+    let marks = vec!["?"; device.scope.len()].join(", ");
+    (
+        format!("(unit IS NULL OR unit IN ({marks}))"),
+        device.scope.iter().map(|u| u.to_string()).collect(),
+    )
+}
+
+impl Store {
+    /// A document as the hub has it, through the cache.
+    pub fn load_doc(&self, id: &DocId) -> Result<Option<Automerge>> {
+        if let Some(doc) = self.cache().get(id) {
+            return Ok(Some(doc));
+        }
+        let doc = self.read(|conn| load_from_db(conn, id))?;
+        if let Some(doc) = &doc {
+            self.cache().put(*id, doc.clone());
+        }
+        Ok(doc)
+    }
+
+    fn load_doc_tx(&self, tx: &Transaction<'_>, id: &DocId) -> Result<Option<Automerge>> {
+        if let Some(doc) = self.cache().get(id) {
+            return Ok(Some(doc));
+        }
+        load_from_db(tx, id)
+    }
+
+    /// The newest number of the change sequence.
+    pub fn current_seq(&self) -> Result<u64> {
+        self.read(current_seq)
+    }
+
+    pub fn document_count(&self) -> Result<i64> {
+        self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?))
+    }
+
+    /// Stores one document's new changes: change row, document row, index,
+    /// compaction. Returns the committed change.
+    #[allow(clippy::too_many_arguments)]
+    fn store_changes(
+        &self,
+        tx: &Transaction<'_>,
+        id: &DocId,
+        kind: DocKind,
+        unit: Option<&UnitCode>,
+        doc: &Automerge,
+        new_changes: Vec<u8>,
+        origin: &str,
+        previous_rows: Option<i64>,
+    ) -> Result<Committed> {
+        tx.execute(
+            "INSERT INTO changes (doc_id, origin, bytes) VALUES (?1, ?2, ?3)",
+            params![id.as_bytes(), origin, new_changes],
+        )?;
+        let seq = tx.last_insert_rowid() as u64;
+        let heads = doc.get_heads();
+        let digest = HeadsDigest::of(&heads);
+        let rows = previous_rows.unwrap_or(0) + 1;
+        tx.execute(
+            "INSERT INTO documents (doc_id, kind, unit, snapshot, snapshot_seq, last_seq, heads, digest, change_rows, bytes)
+             VALUES (?1, ?2, ?3, NULL, 0, ?4, ?5, ?6, 1, ?7)
+             ON CONFLICT(doc_id) DO UPDATE SET last_seq = excluded.last_seq, heads = excluded.heads,
+               digest = excluded.digest, change_rows = documents.change_rows + 1, bytes = documents.bytes + excluded.bytes",
+            params![id.as_bytes(), kind.as_str(), unit.map(|u| u.as_str()), seq as i64, encode_heads(&heads), digest.0.to_vec(), new_changes.len() as i64],
+        )?;
+        if rows >= COMPACT_AFTER_ROWS {
+            // Fold the rows into a snapshot; the document is unchanged.
+            let snapshot = doc.save();
+            tx.execute(
+                "UPDATE documents SET snapshot = ?2, snapshot_seq = last_seq, change_rows = 0, bytes = ?3 WHERE doc_id = ?1",
+                params![id.as_bytes(), snapshot, snapshot.len() as i64],
+            )?;
+            tx.execute("DELETE FROM changes WHERE doc_id = ?1", [id.as_bytes()])?;
+        }
+        Ok(Committed {
+            seq,
+            doc: *id,
+            unit: unit.cloned(),
+            origin: origin.to_string(),
+            bytes: Arc::from(new_changes),
+        })
+    }
+
+    /// Admits and commits a device's push in one transaction.
+    pub fn commit_device_push(
+        &self,
+        device: &DeviceIdentity,
+        push: Push,
+    ) -> Result<(Vec<DocResult>, Vec<Committed>)> {
+        let mut updated: Vec<(DocId, Automerge)> = Vec::new();
+        let out = self.write(|tx| {
+            let mut results = Vec::with_capacity(push.docs.len());
+            let mut committed = Vec::new();
+            for change in &push.docs {
+                let row = doc_row(tx, &change.doc)?;
+                let refuse = |tx: &Transaction<'_>, reason: Refusal, message: String| -> Result<DocOutcome> {
+                    audit::quarantine(tx, &device.device_id, Some(change.doc.as_bytes()), reason.as_str(), &message, &change.bytes)?;
+                    Ok(DocOutcome::Refused { reason, message })
+                };
+                let outcome = match &row {
+                    Some(r) if r.kind == DocKind::Config.as_str() => {
+                        refuse(tx, Refusal::ReadOnly, "configuration is published by the hub; devices cannot change it".into())?
+                    }
+                    _ => {
+                        let is_visible = row.as_ref().is_some_and(|r| visible(r, device));
+                        let existing = if is_visible { self.load_doc_tx(tx, &change.doc)? } else { None };
+                        match admit(existing.as_ref(), &change.bytes, device) {
+                            Err((reason, message)) => refuse(tx, reason, message)?,
+                            // The id is taken by a document this device may not see.
+                            Ok(_) if row.is_some() && !is_visible => refuse(tx, Refusal::NotFound, not_found_message())?,
+                            Ok(admitted) if !admitted.is_new_information() => DocOutcome::Accepted { heads: admitted.doc.get_heads() },
+                            Ok(admitted) => {
+                                let code = admitted.dossier.code.to_string();
+                                let clash: Option<Vec<u8>> = tx
+                                    .query_row("SELECT doc_id FROM dossiers WHERE code = ?1 AND doc_id != ?2", params![code, change.doc.as_bytes()], |r| r.get(0))
+                                    .optional()?;
+                                if clash.is_some() {
+                                    refuse(tx, Refusal::DuplicateCode, format!("dossier code {code} is already used by another dossier"))?
+                                } else {
+                                    let c = self.store_changes(
+                                        tx,
+                                        &change.doc,
+                                        DocKind::Dossier,
+                                        Some(&admitted.dossier.unit),
+                                        &admitted.doc,
+                                        admitted.new_changes.clone(),
+                                        &device.device_id,
+                                        row.as_ref().map(|r| r.change_rows),
+                                    )?;
+                                    index::write_dossier(tx, &change.doc, &admitted.dossier, c.seq)?;
+                                    committed.push(c);
+                                    updated.push((change.doc, admitted.doc.clone()));
+                                    DocOutcome::Accepted { heads: admitted.doc.get_heads() }
+                                }
+                            }
+                        }
+                    }
+                };
+                results.push(DocResult { doc: change.doc, outcome });
+            }
+            Ok((results, committed))
+        });
+        let mut cache = self.cache();
+        match &out {
+            Ok(_) => updated.into_iter().for_each(|(id, doc)| cache.put(id, doc)),
+            Err(_) => updated.iter().for_each(|(id, _)| cache.remove(id)),
+        }
+        out
+    }
+
+    /// Writes the hub's own change to a configuration document (every device
+    /// receives it read-only).
+    pub fn publish_config(
+        &self,
+        id: DocId,
+        edit: impl FnOnce(&mut Automerge) -> Result<()>,
+    ) -> Result<Option<Committed>> {
+        let mut result = None;
+        let out = self.write(|tx| {
+            let row = doc_row(tx, &id)?;
+            if row
+                .as_ref()
+                .is_some_and(|r| r.kind != DocKind::Config.as_str())
+            {
+                return Err(StoreError::Invalid(format!(
+                    "document {id} is not a configuration document"
+                )));
+            }
+            let mut doc = self
+                .load_doc_tx(tx, &id)?
+                .unwrap_or_default()
+                .with_actor(self.actor().clone());
+            let before = doc.get_heads();
+            edit(&mut doc)?;
+            if doc.get_heads() == before {
+                return Ok(None);
+            }
+            let bytes = doc.save_after(&before);
+            let c = self.store_changes(
+                tx,
+                &id,
+                DocKind::Config,
+                None,
+                &doc,
+                bytes,
+                "hub",
+                row.map(|r| r.change_rows),
+            )?;
+            audit::record(tx, "hub", "config.publish", &id.to_string(), "")?;
+            result = Some(doc);
+            Ok(Some(c))
+        });
+        if let (Ok(_), Some(doc)) = (&out, result) {
+            self.cache().put(id, doc);
+        } else {
+            self.cache().remove(&id);
+        }
+        out
+    }
+
+    fn changes_page(
+        &self,
+        device: &DeviceIdentity,
+        since: u64,
+        max_bytes: usize,
+    ) -> Result<ChangesPage> {
+        let (filter, scope) = scope_filter(self, device);
+        self.read(|conn| {
+            // One read transaction: the page and the newest seq agree.
+            let tx = conn.unchecked_transaction()?;
+            let sql = format!(
+                "SELECT doc_id, last_seq, snapshot_seq, snapshot FROM documents WHERE last_seq > ? AND {filter} ORDER BY last_seq LIMIT {PAGE_DOCS}"
+            );
+            let mut stmt = tx.prepare(&sql)?;
+            let mut params: Vec<rusqlite::types::Value> = vec![(since as i64).into()];
+            params.extend(scope.iter().map(|s| rusqlite::types::Value::from(s.clone())));
+            let rows = stmt
+                .query_map(params_from_iter(params), |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let full_page = rows.len() == PAGE_DOCS;
+            let mut changes_stmt = tx.prepare_cached("SELECT seq, origin, bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+            let mut docs = Vec::new();
+            let mut size = 0usize;
+            let mut upto = since;
+            let mut stopped_early = false;
+            for (i, (id_bytes, last_seq, snapshot_seq, snapshot)) in rows.iter().enumerate() {
+                let id = DocId::from_bytes(id_bytes.as_slice().try_into().map_err(|_| StoreError::Invalid("stored document id is damaged".into()))?);
+                // A device behind the snapshot gets the whole document.
+                let whole = (*snapshot_seq as u64) > since;
+                let from = if whole { *snapshot_seq } else { since as i64 };
+                let mut bytes = if whole { snapshot.clone().unwrap_or_default() } else { Vec::new() };
+                let chunks = changes_stmt.query_map(params![id_bytes, from], |r| Ok((r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
+                for chunk in chunks {
+                    let (origin, chunk) = chunk?;
+                    // The device already has what it pushed itself.
+                    if whole || origin != device.device_id {
+                        bytes.extend_from_slice(&chunk);
+                    }
+                }
+                upto = *last_seq as u64;
+                if !bytes.is_empty() {
+                    size += bytes.len();
+                    docs.push(DocChanges { doc: id, bytes });
+                }
+                if size >= max_bytes && i + 1 < rows.len() {
+                    stopped_early = true;
+                    break;
+                }
+            }
+            let done = !stopped_early && !full_page;
+            if done {
+                upto = upto.max(current_seq(&tx)?);
+            }
+            Ok(ChangesPage { docs, upto, done })
+        })
+    }
+
+    fn scope_items(&self, device: &DeviceIdentity) -> Result<Vec<Item>> {
+        let (filter, scope) = scope_filter(self, device);
+        self.read(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT doc_id, digest FROM documents WHERE {filter}"
+            ))?;
+            let rows = stmt.query_map(params_from_iter(scope.iter()), |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            let mut items = Vec::new();
+            for row in rows {
+                let (id, digest) = row?;
+                let (Ok(id), Ok(digest)) = (
+                    <[u8; 16]>::try_from(id.as_slice()),
+                    <[u8; 16]>::try_from(digest.as_slice()),
+                ) else {
+                    return Err(StoreError::Invalid(
+                        "stored document id or digest is damaged".into(),
+                    ));
+                };
+                items.push((DocId::from_bytes(id), HeadsDigest(digest)));
+            }
+            Ok(items)
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn repair_docs(
+        &self,
+        device: &DeviceIdentity,
+        docs: &[(DocId, Vec<ChangeHash>)],
+    ) -> Result<(Vec<DocChanges>, Vec<(DocId, Vec<ChangeHash>)>)> {
+        let mut changes = Vec::new();
+        let mut heads = Vec::new();
+        for (id, device_heads) in docs
+            .iter()
+            .take(client_core::sync::protocol::limits::MAX_ITEMS_PER_FRAME)
+        {
+            let row = self.read(|conn| doc_row(conn, id))?;
+            let doc = match row {
+                Some(r) if visible(&r, device) => self.load_doc(id)?,
+                _ => None,
+            };
+            match doc {
+                Some(doc) => {
+                    let known: Vec<ChangeHash> = device_heads
+                        .iter()
+                        .copied()
+                        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+                        .collect();
+                    let bytes = doc.save_after(&known);
+                    if !bytes.is_empty() {
+                        changes.push(DocChanges { doc: *id, bytes });
+                    }
+                    heads.push((*id, doc.get_heads()));
+                }
+                None => heads.push((*id, Vec::new())),
+            }
+        }
+        Ok((changes, heads))
+    }
+}
+
+fn current_seq(conn: &Connection) -> Result<u64> {
+    let seq: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'changes'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(seq.unwrap_or(0) as u64)
+}
+
+impl HubStore for Store {
+    type Error = StoreError;
+
+    fn hub_id(&self) -> HubId {
+        Store::hub_id(self)
+    }
+
+    fn authenticate(
+        &mut self,
+        hello: &Hello,
+    ) -> Result<std::result::Result<DeviceIdentity, ErrorMessage>> {
+        let checkpoint = hello
+            .since
+            .filter(|c| c.hub == Store::hub_id(self))
+            .map(|c| c.seq);
+        self.authenticate_device(&hello.token, &hello.actors, checkpoint)
+    }
+
+    fn changes_since(
+        &mut self,
+        device: &DeviceIdentity,
+        since: u64,
+        max_bytes: usize,
+    ) -> Result<ChangesPage> {
+        self.changes_page(device, since, max_bytes)
+    }
+
+    fn commit_push(
+        &mut self,
+        device: &DeviceIdentity,
+        push: Push,
+    ) -> Result<(Vec<DocResult>, Vec<Committed>)> {
+        self.commit_device_push(device, push)
+    }
+
+    fn items(&mut self, device: &DeviceIdentity) -> Result<Vec<Item>> {
+        self.scope_items(device)
+    }
+
+    fn repair(
+        &mut self,
+        device: &DeviceIdentity,
+        docs: &[(DocId, Vec<ChangeHash>)],
+    ) -> Result<(Vec<DocChanges>, Vec<(DocId, Vec<ChangeHash>)>)> {
+        self.repair_docs(device, docs)
+    }
+
+    fn now(&self) -> i64 {
+        now_ms()
+    }
+}

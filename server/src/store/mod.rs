@@ -1,0 +1,226 @@
+//! The hub's storage: one SQLite database in WAL mode.
+//!
+//! This module is the narrow interface the rest of the hub uses; nothing
+//! else touches SQL. A province hub that outgrows one machine would replace
+//! what is behind it, not its callers.
+//!
+//! - [`documents`]: Automerge documents (snapshot + change rows), the
+//!   hub-wide change sequence, compaction, and the [`HubStore`] the sync
+//!   sessions run on.
+//! - [`index`]: the dossier index tables, rewritten in the same transaction
+//!   as their document, and the queries the HTTP API needs.
+//! - [`identity`]: units, users, sessions, devices, enrolment, actors.
+//! - [`audit`]: the audit log and the quarantine of refused data.
+//!
+//! Writes go through one connection behind a mutex (SQLite has one writer
+//! anyway, and the change sequence must be allocated in commit order);
+//! reads use a small pool of their own connections.
+//!
+//! [`HubStore`]: client_core::sync::hub::HubStore
+
+pub mod audit;
+pub mod documents;
+pub mod identity;
+pub mod index;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use automerge::ActorId;
+use client_core::sync::protocol::HubId;
+use client_core::units::UnitTree;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+
+pub use documents::DocCache;
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "motcua.sqlite";
+const READERS: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored document {doc} cannot be loaded: {message}")]
+    Corrupt { doc: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A handle to the hub's database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    hub_id: HubId,
+    actor: ActorId,
+    units: RwLock<Arc<UnitTree>>,
+    cache: Mutex<DocCache>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .field("hub", &self.inner.hub_id)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating on first use) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(DB_FILE);
+        let mut writer = open_connection(&path, false)?;
+        writer.execute_batch(include_str!("schema.sql"))?;
+        let (hub_id, actor) = {
+            let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let hub = meta_or_init(&tx, "hub_id", || hex::encode(random_bytes::<16>()))?;
+            let actor = meta_or_init(&tx, "hub_actor", || hex::encode(random_bytes::<16>()))?;
+            tx.commit()?;
+            let mut hub_bytes = [0u8; 16];
+            hex::decode_to_slice(&hub, &mut hub_bytes)
+                .map_err(|_| StoreError::Invalid("meta.hub_id is damaged".into()))?;
+            let actor = ActorId::from(
+                hex::decode(&actor)
+                    .map_err(|_| StoreError::Invalid("meta.hub_actor is damaged".into()))?,
+            );
+            (HubId(hub_bytes), actor)
+        };
+        let units = identity::load_units(&writer)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+                hub_id,
+                actor,
+                units: RwLock::new(Arc::new(units)),
+                cache: Mutex::new(DocCache::new(documents::CACHE_DOCS)),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub fn hub_id(&self) -> HubId {
+        self.inner.hub_id
+    }
+
+    /// The Automerge actor this hub signs its own changes with (configuration
+    /// documents it publishes).
+    pub fn actor(&self) -> &ActorId {
+        &self.inner.actor
+    }
+
+    pub fn units(&self) -> Arc<UnitTree> {
+        self.inner
+            .units
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_units(&self, tree: UnitTree) {
+        *self.inner.units.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tree);
+    }
+
+    /// Runs `f` on a reader connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = {
+            let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+            pool.pop()
+        };
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.inner.path, true)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < READERS {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Runs `f` in one immediate write transaction, committed if it returns Ok.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, DocCache> {
+        self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Documents held in memory right now (bounded by the cache size).
+    pub fn cached_documents(&self) -> usize {
+        self.cache().len()
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // FULL: an acknowledged write survives a power cut, not only a crash.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(conn)
+}
+
+fn meta_or_init(tx: &Transaction<'_>, key: &str, init: impl FnOnce() -> String) -> Result<String> {
+    if let Some(v) = tx
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?
+    {
+        return Ok(v);
+    }
+    let value = init();
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+        (key, &value),
+    )?;
+    Ok(value)
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).expect("the operating system has a secure random source");
+    out
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
