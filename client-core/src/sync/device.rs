@@ -197,12 +197,9 @@ impl DeviceSync {
                 self.on_changes(changes, replica)?
             }
             Message::Ack(ack) if self.welcome.is_some() => {
-                if self.in_flight.remove(&ack.batch).is_none() {
-                    return Err(SyncError::Protocol(format!(
-                        "acknowledgement of unknown batch {}",
-                        ack.batch
-                    )));
-                }
+                // An acknowledgement that arrives twice (a duplicating link)
+                // is applied twice, which changes nothing.
+                self.in_flight.remove(&ack.batch);
                 let mut accepted = Vec::new();
                 for result in ack.results {
                     match result.outcome {

@@ -224,6 +224,16 @@ impl<S: Storage> DeviceReplica<S> {
         Ok(DossierDoc::from_automerge(self.load(id)?.clone()))
     }
 
+    /// The JSON body of a configuration document, once synced.
+    pub fn config_body(&mut self, kind: crate::config::ConfigKind) -> Option<String> {
+        let id = kind.doc_id();
+        if !self.metas.contains_key(&id) {
+            return None;
+        }
+        let doc = self.load(&id).ok()?;
+        crate::config::read(doc).ok().filter(|(k, _, _)| *k == kind).map(|(_, body, _)| body)
+    }
+
     /// Stores a dossier created on this device.
     pub fn insert_new(&mut self, id: DocId, doc: &DossierDoc) -> ReplicaResult<(), S::Error> {
         let mut am = doc.automerge().clone();

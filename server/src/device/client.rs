@@ -86,6 +86,11 @@ fn engine_for(device: &Device, token: &str) -> DeviceSync {
     })
 }
 
+/// In watch mode: how often an idle link is pinged, and after how long
+/// without a word from the hub it is given up.
+const PING_EVERY: Duration = Duration::from_secs(15);
+const LINK_DEAD_AFTER: Duration = Duration::from_secs(45);
+
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -219,6 +224,8 @@ async fn session(
         .with(|r| engine.start(r))?
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut last_heard = std::time::Instant::now();
+    let mut last_ping = std::time::Instant::now();
     let outcome = loop {
         if let Err(e) = send_all(&mut socket, &mut engine).await {
             break Err(e);
@@ -238,6 +245,7 @@ async fn session(
             incoming = read => match incoming {
                 Err(_) => break Err(anyhow::anyhow!("the hub stopped answering")),
                 Ok(incoming) => {
+                    last_heard = std::time::Instant::now();
                     if let Err(e) = on_incoming(device, &mut engine, incoming).await {
                         break Err(e);
                     }
@@ -247,6 +255,17 @@ async fn session(
                 // Another process recorded something: push it now.
                 if device.changed_elsewhere()? {
                     device.with(|r| engine.local_changes(r))?.map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+                // A link that silently stopped carrying anything is dead:
+                // ping it, and give up on it if nothing comes back.
+                if last_heard.elapsed() > LINK_DEAD_AFTER {
+                    break Err(anyhow::anyhow!("the hub stopped answering"));
+                }
+                if last_ping.elapsed() > PING_EVERY {
+                    last_ping = std::time::Instant::now();
+                    if let Err(e) = socket.send(WsMessage::Ping(Vec::new().into())).await {
+                        break Err(e.into());
+                    }
                 }
             }
         }

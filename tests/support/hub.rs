@@ -1,0 +1,360 @@
+//! Real `motcua` processes for tests: hubs on random loopback ports with
+//! fresh SQLite files, and device replicas driven through the CLI.
+//!
+//! Every integration test starts what it needs through these helpers, so a
+//! test reads like what a person would do: start a hub, enrol a tablet,
+//! receive a dossier offline, sync.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+/// The `motcua` binary, built once per test process.
+pub fn motcua_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(path) = std::env::var("MOTCUA_BIN") {
+            return PathBuf::from(path);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf();
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--quiet", "-p", "server", "--bin", "motcua"])
+            .current_dir(&root)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building motcua failed");
+        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+        target.join("debug").join("motcua")
+    })
+    .clone()
+}
+
+/// Runs `motcua` with arguments; fails with its stderr when it fails.
+pub fn motcua(args: &[&str]) -> anyhow::Result<Output> {
+    let out = Command::new(motcua_bin()).args(args).env("MOTCUA_LOG", "warn").output()?;
+    if !out.status.success() {
+        bail!("motcua {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(out)
+}
+
+/// Runs `motcua` and parses its standard output as JSON.
+pub fn motcua_json(args: &[&str]) -> anyhow::Result<Value> {
+    let out = motcua(args)?;
+    serde_json::from_slice(&out.stdout).with_context(|| format!("motcua {} printed: {}", args.join(" "), String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Self {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("motcua-{prefix}-{}-{n}-{}", std::process::id(), nanos()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HubOptions {
+    pub demo: bool,
+    pub tls_self_signed: bool,
+    /// Extra `motcua serve` arguments.
+    pub args: Vec<String>,
+}
+
+/// A running hub process; killed when dropped.
+pub struct HubProcess {
+    pub data: TempDir,
+    options: HubOptions,
+    child: Option<Child>,
+    pub url: String,
+    /// What the hub printed before it started listening (demo log-ins).
+    pub banner: String,
+    port: Option<u16>,
+}
+
+impl HubProcess {
+    pub fn start(options: HubOptions) -> anyhow::Result<HubProcess> {
+        let mut hub = HubProcess { data: TempDir::new("hub"), options, child: None, url: String::new(), banner: String::new(), port: None };
+        hub.spawn()?;
+        Ok(hub)
+    }
+
+    fn spawn(&mut self) -> anyhow::Result<()> {
+        // A restart keeps its port so devices' saved addresses stay valid.
+        let listen = format!("127.0.0.1:{}", self.port.unwrap_or(0));
+        let data = self.data.path().to_string_lossy().to_string();
+        let mut args = vec!["serve", "--data", &data, "--listen", &listen];
+        if self.options.demo {
+            args.push("--demo");
+        }
+        if self.options.tls_self_signed {
+            args.push("--tls-self-signed");
+        }
+        let extra: Vec<&str> = self.options.args.iter().map(String::as_str).collect();
+        args.extend(extra);
+        let mut child = Command::new(motcua_bin())
+            .args(&args)
+            .env("MOTCUA_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting motcua serve")?;
+        let stdout = child.stdout.take().context("hub stdout")?;
+        let mut reader = BufReader::new(stdout);
+        let mut banner = String::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                bail!("the hub exited before listening:\n{banner}");
+            }
+            if let Some(url) = line.trim().strip_prefix("motcua hub listening on ") {
+                break url.to_string();
+            }
+            banner.push_str(&line);
+            if Instant::now() > deadline {
+                bail!("the hub did not start listening in time");
+            }
+        };
+        // Keep draining stdout so the hub never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        self.port = url.rsplit(':').next().and_then(|p| p.parse().ok());
+        self.url = url;
+        if !banner.is_empty() {
+            self.banner = banner;
+        }
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// SIGKILL: no chance to flush or shut down cleanly.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        self.spawn()
+    }
+
+    pub fn data_dir(&self) -> String {
+        self.data.path().to_string_lossy().to_string()
+    }
+
+    /// The self-signed certificate, when serving TLS.
+    pub fn cert_path(&self) -> PathBuf {
+        self.data.path().join("tls").join("cert.pem")
+    }
+
+    /// Demo device tokens by unit, in the order printed.
+    pub fn demo_tokens(&self, unit: &str) -> Vec<String> {
+        self.banner
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.split_whitespace();
+                match (parts.next(), parts.next()) {
+                    (Some(u), Some(t)) if u == unit && t.starts_with("mcd_") => Some(t.to_string()),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// `motcua admin … --data <this hub>` and its JSON output.
+    pub fn admin(&self, args: &[&str]) -> anyhow::Result<Value> {
+        let data = self.data_dir();
+        let mut all = vec!["admin", "--data", &data];
+        all.extend_from_slice(args);
+        motcua_json(&all)
+    }
+
+    /// A one-time enrolment code for a new device of `unit`.
+    pub fn enrolment_code(&self, unit: &str) -> anyhow::Result<String> {
+        let v = self.admin(&["enrolment", "--unit", unit, "--name", "test device"])?;
+        Ok(v["code"].as_str().context("no code")?.to_string())
+    }
+
+    /// A fresh device enrolled for `unit`.
+    pub fn enrol_device(&self, unit: &str) -> anyhow::Result<Device> {
+        let device = Device::new();
+        let code = self.enrolment_code(unit)?;
+        let data = device.data();
+        let mut args = vec!["enrol", "--server", &self.url, "--code", &code, "--data", &data];
+        let cert = self.cert_path().to_string_lossy().to_string();
+        if self.options.tls_self_signed {
+            args.extend(["--ca-cert", &cert]);
+        }
+        motcua_json(&args)?;
+        Ok(device)
+    }
+
+    /// GET an API path; returns (status, body).
+    pub fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<(u16, Value)> {
+        http(&self.url, "GET", path, token, None)
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> anyhow::Result<(u16, Value)> {
+        http(&self.url, "POST", path, token, Some(body))
+    }
+
+    /// Logs a user in and returns the session token.
+    pub fn login(&self, username: &str, password: &str) -> anyhow::Result<String> {
+        let (status, body) = self.post("/api/login", None, &serde_json::json!({ "username": username, "password": password }))?;
+        if status != 200 {
+            bail!("login failed ({status}): {body}");
+        }
+        Ok(body["token"].as_str().context("no token")?.to_string())
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A minimal HTTP/1.1 client for plain-HTTP test hubs.
+pub fn http(base: &str, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> anyhow::Result<(u16, Value)> {
+    use std::io::{Read, Write};
+    let authority = base.strip_prefix("http://").context("http() speaks plain HTTP only")?;
+    let mut stream = std::net::TcpStream::connect(authority)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").context("no HTTP response")?;
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("bad status line")?;
+    let value = if body.trim().is_empty() { Value::Null } else { serde_json::from_str(body).unwrap_or(Value::String(body.to_string())) };
+    Ok((status, value))
+}
+
+/// A device replica in its own directory, driven through the CLI.
+pub struct Device {
+    dir: TempDir,
+}
+
+impl Default for Device {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Device {
+    pub fn new() -> Device {
+        Device { dir: TempDir::new("device") }
+    }
+
+    pub fn data(&self) -> String {
+        self.dir.path().to_string_lossy().to_string()
+    }
+
+    /// Syncs once with the hub the device was enrolled with.
+    pub fn sync(&self) -> anyhow::Result<Value> {
+        let data = self.data();
+        motcua_json(&["sync", "--data", &data])
+    }
+
+    /// Syncs once with an explicit hub and token.
+    pub fn sync_with(&self, url: &str, token: &str, ca_cert: Option<&Path>) -> anyhow::Result<Value> {
+        let data = self.data();
+        let cert = ca_cert.map(|c| c.to_string_lossy().to_string());
+        let mut args = vec!["sync", "--server", url, "--token", token, "--data", &data];
+        if let Some(cert) = &cert {
+            args.extend(["--ca-cert", cert]);
+        }
+        motcua_json(&args)
+    }
+
+    /// Receives a dossier offline; returns its code.
+    pub fn receive(&self, procedure: &str, name: &str) -> anyhow::Result<String> {
+        let data = self.data();
+        let v = motcua_json(&["dossier", "receive", "--data", &data, "--procedure", procedure, "--name", name, "--id-number", "001203001234", "--user", "canbo"])?;
+        Ok(v["code"].as_str().context("no code")?.to_string())
+    }
+
+    pub fn stage(&self, code: &str, stage: &str) -> anyhow::Result<Value> {
+        let data = self.data();
+        motcua_json(&["dossier", "stage", "--data", &data, code, stage, "--user", "canbo"])
+    }
+
+    /// The dossiers on this device.
+    pub fn list(&self) -> anyhow::Result<Vec<Value>> {
+        let data = self.data();
+        let v = motcua_json(&["dossier", "list", "--data", &data, "--json"])?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    pub fn show(&self, code: &str) -> anyhow::Result<Value> {
+        let data = self.data();
+        motcua_json(&["dossier", "show", "--data", &data, code])
+    }
+
+    /// Starts `motcua sync --watch` in the background; stopped on drop.
+    pub fn watch(&self) -> anyhow::Result<Watcher> {
+        let data = self.data();
+        let child = Command::new(motcua_bin())
+            .args(["sync", "--watch", "--data", &data])
+            .env("MOTCUA_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(Watcher(child))
+    }
+}
+
+/// A background `motcua sync --watch`.
+pub struct Watcher(Child);
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `check` until it returns true or `timeout` passes.
+pub fn eventually(timeout: Duration, mut check: impl FnMut() -> anyhow::Result<bool>) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check()? {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("condition not reached in {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
