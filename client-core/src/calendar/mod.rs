@@ -1,1 +1,3 @@
 //! The working calendar.
+
+pub mod lunar;
