@@ -1,3 +1,4 @@
 //! The working calendar.
 
+pub mod holidays;
 pub mod lunar;
