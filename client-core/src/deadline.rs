@@ -73,10 +73,17 @@ pub enum PauseRule {
 }
 
 impl TimeUnit {
-    fn describe(self) -> &'static str {
+    fn vietnamese(self) -> &'static str {
         match self {
-            Self::WorkingDays => "ngày làm việc / working days",
-            Self::WorkingHours => "giờ làm việc / working hours",
+            Self::WorkingDays => "ngày làm việc",
+            Self::WorkingHours => "giờ làm việc",
+        }
+    }
+
+    fn english(self) -> &'static str {
+        match self {
+            Self::WorkingDays => "working days",
+            Self::WorkingHours => "working hours",
         }
     }
 }
@@ -129,11 +136,13 @@ pub enum Timeliness {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeadlineError {
     #[error(
-        "thời hạn giải quyết {amount} {unit} vượt quá mức tối đa {max} / a processing time of {amount} {unit} is longer than the longest accepted, {max}: check the procedure's processing time"
+        "thời hạn giải quyết {amount} {} vượt quá mức tối đa {max} / a processing time of {amount} {} is longer than the longest accepted, {max}: check the procedure's processing time",
+        .unit.vietnamese(),
+        .unit.english()
     )]
     ProcessingTimeTooLong {
         amount: u32,
-        unit: &'static str,
+        unit: TimeUnit,
         max: u32,
     },
     #[error(
@@ -254,7 +263,7 @@ fn check_processing_time(time: ProcessingTime) -> Result<(), DeadlineError> {
     if time.amount > max {
         return Err(DeadlineError::ProcessingTimeTooLong {
             amount: time.amount,
-            unit: time.unit.describe(),
+            unit: time.unit,
             max,
         });
     }

@@ -66,7 +66,7 @@ impl Holiday {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SeedError {
     #[error(
-        "năm {year} nằm ngoài khoảng {from}–{to} có lịch nghỉ lễ theo luật / year {year} is outside {from}–{to}, the years whose statutory holidays can be seeded; give a calendar file for other years",
+        "năm {year} nằm ngoài khoảng {from}–{to} có lịch nghỉ lễ theo luật / year {year} is outside {from}–{to}, the years whose statutory holidays are known: choose a year in that range, or list the holidays of other years in a calendar file",
         from = SEED_YEARS.start(),
         to = SEED_YEARS.end()
     )]
