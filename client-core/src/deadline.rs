@@ -23,6 +23,8 @@
 //!   they took ([`PauseRule::Extend`]) or restart it in full when they end
 //!   ([`PauseRule::Restart`]). While a wait is open the clock is stopped.
 
+use std::cmp::Ordering;
+
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 
@@ -232,12 +234,10 @@ pub fn classify(
         Some(finished) => {
             let due = effective_due(calendar, received, time, rule, pauses, finished)?;
             let (finished_on, due_on) = (local(finished).date(), local(due.at).date());
-            Ok(if finished_on < due_on {
-                Timeliness::Early
-            } else if finished_on == due_on {
-                Timeliness::OnTime
-            } else {
-                Timeliness::Late
+            Ok(match finished_on.cmp(&due_on) {
+                Ordering::Less => Timeliness::Early,
+                Ordering::Equal => Timeliness::OnTime,
+                Ordering::Greater => Timeliness::Late,
             })
         }
         None => {
@@ -320,11 +320,8 @@ fn clock_start(
         }
     }
     // After closing, or a day off: the next working morning.
-    let next = calendar
-        .next_working_day(day)
-        .ok_or(DeadlineError::OutOfRange)?;
     Ok(ClockStart {
-        at: next.and_time(hours.morning.start),
+        at: next_working_day(calendar, day)?.and_time(hours.morning.start),
         part: Part::Morning,
     })
 }

@@ -42,8 +42,8 @@
 //! - `office_hours`: the two sessions of the day and the same-day cut-off
 //!   (`"HH:MM"`, local time UTC+7). Default 07:00–11:30, 13:30–17:00, 15:00.
 //! - `holidays`: days off, each with its date, Vietnamese name and kind
-//!   (`statutory`, `compensatory` or `declared`). Listed in date order, at
-//!   most one per date.
+//!   (`statutory`, `compensatory` or `declared`); at most one per date,
+//!   written in date order.
 //! - `swapped_working_days`: weekend dates that are working days.
 //!
 //! Every field may be left out to take its default. Unknown fields are
