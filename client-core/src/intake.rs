@@ -91,14 +91,22 @@ pub fn receive<'a>(
         procedure
             .required_documents
             .iter()
-            .map(|d| HandedDocument { name: d.name.clone(), form: handed_form(d.form), count: d.count.max(1) })
+            .map(|d| HandedDocument {
+                name: d.name.clone(),
+                form: handed_form(d.form),
+                count: d.count.max(1),
+            })
             .collect()
     });
     let dossier = Dossier {
         code,
         unit: issuer.unit().clone(),
         field: procedure.field.as_str().to_string(),
-        procedure: ProcedureRef { id: procedure.id.clone(), version: procedure.version.clone(), name: procedure.name.clone() },
+        procedure: ProcedureRef {
+            id: procedure.id.clone(),
+            version: procedure.version.clone(),
+            name: procedure.name.clone(),
+        },
         processing: procedure.processing_time,
         pause_rule: procedure.pause_rule,
         channel: reception.channel,
@@ -107,7 +115,10 @@ pub fn receive<'a>(
         sets: reception.sets,
         received_at: reception.received_at,
         due_at: due.timestamp_millis(),
-        fee: Fee { amount_vnd: procedure.fee.amount_vnd, paid: reception.fee_paid || procedure.fee.amount_vnd == 0 },
+        fee: Fee {
+            amount_vnd: procedure.fee.amount_vnd,
+            paid: reception.fee_paid || procedure.fee.amount_vnd == 0,
+        },
         result_delivery: reception.result_delivery.unwrap_or(ResultDelivery {
             method: DeliveryMethod::Counter,
             place: "Bộ phận Tiếp nhận và Trả kết quả".to_string(),
@@ -124,7 +135,11 @@ pub fn receive<'a>(
     };
     let doc = DossierDoc::create(actor, &dossier, first)?;
     let dossier = doc.read().map_err(DocumentError::from)?;
-    Ok(Received { doc_id: DocId::random(), doc, dossier })
+    Ok(Received {
+        doc_id: DocId::random(),
+        doc,
+        dossier,
+    })
 }
 
 /// How a required document is recorded when handed in: when either is
@@ -132,7 +147,9 @@ pub fn receive<'a>(
 fn handed_form(required: catalogue::DocumentForm) -> DocumentForm {
     match required {
         catalogue::DocumentForm::Original => DocumentForm::Original,
-        catalogue::DocumentForm::Copy | catalogue::DocumentForm::OriginalOrCopy => DocumentForm::Copy,
+        catalogue::DocumentForm::Copy | catalogue::DocumentForm::OriginalOrCopy => {
+            DocumentForm::Copy
+        }
         catalogue::DocumentForm::CertifiedCopy => DocumentForm::CertifiedCopy,
     }
 }

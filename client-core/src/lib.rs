@@ -24,6 +24,8 @@
 //! - [`codes`]: offline, collision-free dossier code issuing.
 //! - [`config`]: the unit tree, catalogue and calendar as read-only
 //!   configuration documents published by the top hub.
+//! - [`intake`]: receiving a dossier — procedure, code, appointment, first
+//!   stage.
 //! - [`search`]: Vietnamese text normalisation and matching.
 //! - [`sync`]: the sync protocol, anti-entropy, replicas and the sans-IO
 //!   engines of both ends of a connection.
@@ -35,6 +37,7 @@ pub mod config;
 pub mod deadline;
 pub mod dossier;
 pub mod ids;
+pub mod intake;
 pub mod search;
 pub mod stage;
 pub mod sync;

@@ -17,9 +17,12 @@ pub use document::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::deadline::{PauseRule, ProcessingTime};
+use crate::calendar::WorkingCalendar;
+use crate::deadline::{
+    self, DeadlineError, Due, PauseInterval, PauseRule, ProcessingTime, Timeliness,
+};
 use crate::ids::{DossierCode, IdNumber, PhoneNumber, UnitCode};
-use crate::stage::{Progress, StageEntry};
+use crate::stage::{Outcome, Progress, StageEntry};
 use crate::time;
 
 /// How the dossier reached the office.
@@ -141,6 +144,57 @@ impl Dossier {
         Progress::derive(&self.stages)
     }
 
+    /// How the dossier stood against its deadline at `as_of` (milliseconds),
+    /// from the stages recorded for times up to then.
+    pub fn standing(
+        &self,
+        calendar: &WorkingCalendar,
+        as_of: i64,
+    ) -> Result<Standing, DeadlineError> {
+        let progress = Progress::derive_as_of(&self.stages, as_of);
+        let at = |ms: i64| time::from_millis(ms).ok_or(DeadlineError::OutOfRange);
+        let received = at(self.received_at)?;
+        let now = at(as_of)?;
+        let pauses = progress
+            .waits
+            .iter()
+            .map(|w| {
+                Ok(PauseInterval {
+                    start: at(w.start)?,
+                    end: w.end.map(at).transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>, DeadlineError>>()?;
+        let finished = match progress.outcome {
+            Outcome::Open => None,
+            Outcome::Resolved { at: t, .. }
+            | Outcome::Refused { at: t }
+            | Outcome::Withdrawn { at: t } => Some(at(t)?),
+        };
+        let due = deadline::effective_due(
+            calendar,
+            received,
+            self.processing,
+            self.pause_rule,
+            &pauses,
+            finished.unwrap_or(now),
+        )?;
+        let timeliness = deadline::classify(
+            calendar,
+            received,
+            self.processing,
+            self.pause_rule,
+            &pauses,
+            finished,
+            now,
+        )?;
+        Ok(Standing {
+            progress,
+            due,
+            timeliness,
+        })
+    }
+
     /// Checks the facts that types alone cannot. Every error names the field.
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.code.unit() != &self.unit {
@@ -259,6 +313,15 @@ impl Dossier {
         }
         Ok(())
     }
+}
+
+/// A dossier's status and deadline at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standing {
+    pub progress: Progress,
+    /// The appointment after waits, as of that moment (or as of the finish).
+    pub due: Due,
+    pub timeliness: Timeliness,
 }
 
 /// Limits that keep one dossier small whatever a device sends.

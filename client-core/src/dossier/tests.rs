@@ -356,3 +356,50 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn standing_follows_the_deadline_engine() {
+    use crate::calendar::WorkingCalendar;
+    use crate::deadline::Timeliness;
+    let calendar = WorkingCalendar::seeded(2026..=2026).unwrap();
+    // Received Monday 2026-11-23 08:00, three working days: due Thursday 26 at 11:30.
+    let monday = crate::time::parse_rfc3339("2026-11-23T08:00:00+07:00")
+        .unwrap()
+        .timestamp_millis();
+    let day = 86_400_000;
+    let mut d = sample();
+    d.code = DossierCode::parse("26734-261123-0001").unwrap();
+    d.received_at = monday;
+    d.due_at = monday + 3 * day;
+    let doc = DossierDoc::create(actor(1), &d, stage(Stage::Received, monday, "c")).unwrap();
+    let finish = |at: i64| {
+        let mut doc = doc.clone();
+        doc.record_stage(stage(Stage::Done, at, "s")).unwrap();
+        doc.read()
+            .unwrap()
+            .standing(&calendar, at + day)
+            .unwrap()
+            .timeliness
+    };
+    assert_eq!(finish(monday + 2 * day), Timeliness::Early);
+    assert_eq!(finish(monday + 3 * day + 8 * 3_600_000), Timeliness::OnTime);
+    assert_eq!(finish(monday + 4 * day), Timeliness::Late);
+    let open = doc.read().unwrap();
+    assert_eq!(
+        open.standing(&calendar, monday + 3 * day)
+            .unwrap()
+            .timeliness,
+        Timeliness::WithinDeadline
+    );
+    assert_eq!(
+        open.standing(&calendar, monday + 4 * day)
+            .unwrap()
+            .timeliness,
+        Timeliness::Overdue
+    );
+    let standing = open.standing(&calendar, monday).unwrap();
+    assert_eq!(
+        crate::time::format_rfc3339(&standing.due.at),
+        "2026-11-26T11:30:00+07:00"
+    );
+}

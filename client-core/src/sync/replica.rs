@@ -231,7 +231,10 @@ impl<S: Storage> DeviceReplica<S> {
             return None;
         }
         let doc = self.load(&id).ok()?;
-        crate::config::read(doc).ok().filter(|(k, _, _)| *k == kind).map(|(_, body, _)| body)
+        crate::config::read(doc)
+            .ok()
+            .filter(|(k, _, _)| *k == kind)
+            .map(|(_, body, _)| body)
     }
 
     /// Stores a dossier created on this device.

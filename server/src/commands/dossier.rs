@@ -4,8 +4,15 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use client_core::dossier::{DossierDoc, NewStage};
+use client_core::calendar::WorkingCalendar;
+use client_core::catalogue::Catalogue;
+use client_core::config::ConfigKind;
+use client_core::dossier::{
+    Applicant, Channel, DocumentForm, DossierDoc, HandedDocument, NewStage,
+};
 use client_core::ids::DocId;
+use client_core::ids::{IdNumber, PhoneNumber};
+use client_core::intake::{self, Reception};
 use client_core::search::SearchQuery;
 use client_core::stage::Stage;
 use server::device::{Device, keys};
@@ -18,6 +25,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Receive a new dossier: issues its code and appointment, offline.
+    Receive(ReceiveArgs),
     /// Record a stage of a dossier.
     Stage {
         /// The device's data directory.
@@ -57,8 +66,162 @@ enum Command {
     },
 }
 
+#[derive(Debug, clap::Args)]
+struct ReceiveArgs {
+    /// The device's data directory.
+    #[arg(long)]
+    data: PathBuf,
+    /// The procedure's national code, e.g. 1.001193 (see the catalogue).
+    #[arg(long)]
+    procedure: String,
+    /// The applicant's full name.
+    #[arg(long)]
+    name: String,
+    /// CCCD (12 digits), CMND (9 digits) or passport number.
+    #[arg(long)]
+    id_number: String,
+    #[arg(long)]
+    phone: Option<String>,
+    #[arg(long, default_value = "")]
+    address: String,
+    /// direct, postal or online
+    #[arg(long, default_value = "direct")]
+    channel: String,
+    #[arg(long, default_value_t = 1)]
+    sets: u32,
+    /// The fee was paid at the counter.
+    #[arg(long)]
+    fee_paid: bool,
+    /// A document handed in, as "name:form:count" (form: original, copy,
+    /// certified_copy); repeat for each. Default: the procedure's list.
+    #[arg(long = "document")]
+    documents: Vec<String>,
+    /// Who receives it (default: the device's user).
+    #[arg(long)]
+    user: Option<String>,
+    /// When it was received (RFC 3339; default: now).
+    #[arg(long)]
+    received_at: Option<String>,
+    #[arg(long, default_value = "")]
+    note: String,
+}
+
+fn receive(args: ReceiveArgs) -> anyhow::Result<()> {
+    let mut device = Device::open(&args.data)?;
+    let issuer = device.code_issuer()?;
+    let received_at = match &args.received_at {
+        Some(t) => client_core::time::parse_rfc3339(t)
+            .with_context(|| format!("'{t}' is not an RFC 3339 time"))?
+            .timestamp_millis(),
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    let applicant = Applicant {
+        full_name: args.name.clone(),
+        id_number: IdNumber::parse(&args.id_number)?,
+        phone: args
+            .phone
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(PhoneNumber::parse)
+            .transpose()?,
+        address: args.address.clone(),
+    };
+    let channel = Channel::parse(&args.channel)
+        .with_context(|| format!("channel must be one of: {}", Channel::CHOICES))?;
+    let documents = if args.documents.is_empty() {
+        None
+    } else {
+        Some(
+            args.documents
+                .iter()
+                .map(|d| parse_document(d))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        )
+    };
+    let user = args
+        .user
+        .clone()
+        .or(device.setting(keys::USER)?)
+        .unwrap_or_else(default_user);
+    let device_name = device
+        .setting(keys::DEVICE_ID)?
+        .unwrap_or_else(|| "device".into());
+    let actor = device.actor().clone();
+    let reception = Reception {
+        procedure_id: args.procedure.clone(),
+        applicant,
+        documents,
+        sets: args.sets,
+        channel,
+        fee_paid: args.fee_paid,
+        result_delivery: None,
+        received_at,
+        user,
+        device: device_name,
+        note: args.note.clone(),
+    };
+    let received = device.with(|r| {
+        // The published catalogue and calendar once synced; the built-in
+        // ones before the first sync.
+        let catalogue = r
+            .config_body(ConfigKind::Catalogue)
+            .and_then(|json| Catalogue::from_json(&json).ok())
+            .unwrap_or_else(Catalogue::seed);
+        let calendar = match r
+            .config_body(ConfigKind::Calendar)
+            .and_then(|json| serde_json::from_str::<WorkingCalendar>(&json).ok())
+        {
+            Some(c) => c,
+            None => {
+                use chrono::Datelike;
+                let year = chrono::Utc::now().year();
+                WorkingCalendar::seeded(year - 1..=year + 2)?
+            }
+        };
+        let codes: Vec<_> = r.dossiers().map(|(_, d)| d.code.clone()).collect();
+        let received = intake::receive(
+            &catalogue,
+            &calendar,
+            &issuer,
+            codes.iter(),
+            actor,
+            reception,
+        )?;
+        r.insert_new(received.doc_id, &received.doc)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok::<_, anyhow::Error>(received)
+    })??;
+    println!(
+        "{}",
+        serde_json::json!({
+            "doc_id": received.doc_id.to_string(),
+            "code": received.dossier.code.to_string(),
+            "procedure": received.dossier.procedure.name,
+            "received_at": fmt_time(received.dossier.received_at),
+            "due_at": fmt_time(received.dossier.due_at),
+        })
+    );
+    Ok(())
+}
+
+fn parse_document(spec: &str) -> anyhow::Result<HandedDocument> {
+    let mut parts = spec.rsplitn(3, ':');
+    let (Some(count), Some(form), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        bail!("document '{spec}' is not name:form:count, e.g. \"Tờ khai:original:1\"");
+    };
+    Ok(HandedDocument {
+        name: name.to_string(),
+        form: DocumentForm::parse(form)
+            .with_context(|| format!("form must be one of: {}", DocumentForm::CHOICES))?,
+        count: count
+            .parse()
+            .with_context(|| format!("count '{count}' is not a number"))?,
+    })
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Receive(args) => receive(args)?,
         Command::Stage {
             data,
             code,

@@ -7,6 +7,7 @@
 //! Seeding happens once per data directory; later starts print the same
 //! log-ins.
 
+use client_core::calendar::WorkingCalendar;
 use client_core::catalogue::Catalogue;
 use client_core::config::{self, ConfigKind};
 use client_core::ids::UnitCode;
@@ -145,6 +146,14 @@ pub fn publish_all(store: &Store) -> Result<()> {
             .to_json()
             .map_err(|e| StoreError::Invalid(e.to_string()))?,
     )?;
+    publish_calendar(store, &store.calendar())
+}
+
+/// Publishes the working calendar and starts computing deadlines with it.
+pub fn publish_calendar(store: &Store, calendar: &WorkingCalendar) -> Result<()> {
+    let json = serde_json::to_string(calendar).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    publish(store, ConfigKind::Calendar, &json)?;
+    store.set_calendar_in_memory(calendar.clone());
     Ok(())
 }
 

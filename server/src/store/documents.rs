@@ -275,6 +275,7 @@ impl Store {
         push: Push,
     ) -> Result<(Vec<DocResult>, Vec<Committed>)> {
         let mut updated: Vec<(DocId, Automerge)> = Vec::new();
+        let calendar = self.calendar();
         let out = self.write(|tx| {
             let mut results = Vec::with_capacity(push.docs.len());
             let mut committed = Vec::new();
@@ -314,7 +315,7 @@ impl Store {
                                         &device.device_id,
                                         row.as_ref().map(|r| r.change_rows),
                                     )?;
-                                    index::write_dossier(tx, &change.doc, &admitted.dossier, c.seq)?;
+                                    index::write_dossier(tx, &change.doc, &admitted.dossier, c.seq, &calendar)?;
                                     committed.push(c);
                                     updated.push((change.doc, admitted.doc.clone()));
                                     DocOutcome::Accepted { heads: admitted.doc.get_heads() }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use client_core::calendar::WorkingCalendar;
 use client_core::dossier::Dossier;
 use client_core::ids::{DocId, UnitCode};
 use client_core::search::{SearchQuery, fold};
@@ -39,8 +40,15 @@ pub struct DossierSummary {
     pub outcome: String,
 }
 
-/// Derives the index row of a dossier.
-pub fn summarize(doc_id: &DocId, dossier: &Dossier) -> DossierSummary {
+/// Derives the index row of a dossier, with its appointment after waits as
+/// of `now`.
+pub fn summarize(
+    doc_id: &DocId,
+    dossier: &Dossier,
+    calendar: &WorkingCalendar,
+    now: i64,
+) -> DossierSummary {
+    let standing = dossier.standing(calendar, now).ok();
     let progress = dossier.progress();
     let (finished_at, outcome) = match progress.outcome {
         Outcome::Open => (None, "open"),
@@ -69,8 +77,10 @@ pub fn summarize(doc_id: &DocId, dossier: &Dossier) -> DossierSummary {
         received_by,
         received_at: dossier.received_at,
         due_at: dossier.due_at,
-        effective_due_at: dossier.due_at,
-        clock_stopped: progress.waits.iter().any(|w| w.end.is_none()),
+        effective_due_at: standing
+            .as_ref()
+            .map_or(dossier.due_at, |s| s.due.at.timestamp_millis()),
+        clock_stopped: standing.as_ref().is_some_and(|s| s.due.clock_stopped),
         finished_at,
         outcome: outcome.to_string(),
     }
@@ -81,8 +91,9 @@ pub fn write_dossier(
     doc_id: &DocId,
     dossier: &Dossier,
     seq: u64,
+    calendar: &WorkingCalendar,
 ) -> Result<()> {
-    let s = summarize(doc_id, dossier);
+    let s = summarize(doc_id, dossier, calendar, super::now_ms());
     tx.execute(
         "INSERT OR REPLACE INTO dossiers (doc_id, code, unit, field, procedure_id, procedure_name, channel, stage, status,
             applicant_name, applicant_folded, id_number, phone, received_by, received_at, due_at, effective_due_at,

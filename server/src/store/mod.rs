@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use automerge::ActorId;
+use client_core::calendar::WorkingCalendar;
+use client_core::config::{self, ConfigKind};
 use client_core::sync::protocol::HubId;
 use client_core::units::UnitTree;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
@@ -69,6 +71,7 @@ struct Inner {
     hub_id: HubId,
     actor: ActorId,
     units: RwLock<Arc<UnitTree>>,
+    calendar: RwLock<Arc<WorkingCalendar>>,
     cache: Mutex<DocCache>,
 }
 
@@ -106,7 +109,7 @@ impl Store {
             (HubId(hub_bytes), actor)
         };
         let units = identity::load_units(&writer)?;
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
@@ -114,9 +117,20 @@ impl Store {
                 hub_id,
                 actor,
                 units: RwLock::new(Arc::new(units)),
+                calendar: RwLock::new(Arc::new(default_calendar())),
                 cache: Mutex::new(DocCache::new(documents::CACHE_DOCS)),
             }),
-        })
+        };
+        // The published calendar, once there is one, replaces the statutory seed.
+        if let Some(doc) = store.load_doc(&ConfigKind::Calendar.doc_id())?
+            && let Ok((_, body, _)) = config::read(&doc)
+        {
+            let calendar: WorkingCalendar = serde_json::from_str(&body).map_err(|e| {
+                StoreError::Invalid(format!("the published calendar does not parse: {e}"))
+            })?;
+            store.set_calendar_in_memory(calendar);
+        }
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {
@@ -139,6 +153,23 @@ impl Store {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The working calendar deadlines are computed with.
+    pub fn calendar(&self) -> Arc<WorkingCalendar> {
+        self.inner
+            .calendar
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_calendar_in_memory(&self, calendar: WorkingCalendar) {
+        *self
+            .inner
+            .calendar
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Arc::new(calendar);
     }
 
     fn set_units(&self, tree: UnitTree) {
@@ -212,6 +243,14 @@ fn meta_or_init(tx: &Transaction<'_>, key: &str, init: impl FnOnce() -> String) 
         (key, &value),
     )?;
     Ok(value)
+}
+
+/// Statutory holidays from last year to two years ahead, until an
+/// administrator publishes the year's calendar.
+pub fn default_calendar() -> WorkingCalendar {
+    use chrono::Datelike;
+    let year = chrono::Utc::now().year();
+    WorkingCalendar::seeded(year - 1..=year + 2).unwrap_or_default()
 }
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {
