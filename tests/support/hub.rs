@@ -21,14 +21,19 @@ pub fn motcua_bin() -> PathBuf {
         if let Ok(path) = std::env::var("MOTCUA_BIN") {
             return PathBuf::from(path);
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("tests/ sits in the workspace")
+            .to_path_buf();
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--quiet", "-p", "server", "--bin", "motcua"])
             .current_dir(&root)
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building motcua failed");
-        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("target"));
         target.join("debug").join("motcua")
     })
     .clone()
@@ -36,9 +41,16 @@ pub fn motcua_bin() -> PathBuf {
 
 /// Runs `motcua` with arguments; fails with its stderr when it fails.
 pub fn motcua(args: &[&str]) -> anyhow::Result<Output> {
-    let out = Command::new(motcua_bin()).args(args).env("MOTCUA_LOG", "warn").output()?;
+    let out = Command::new(motcua_bin())
+        .args(args)
+        .env("MOTCUA_LOG", "warn")
+        .output()?;
     if !out.status.success() {
-        bail!("motcua {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "motcua {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(out)
 }
@@ -46,7 +58,13 @@ pub fn motcua(args: &[&str]) -> anyhow::Result<Output> {
 /// Runs `motcua` and parses its standard output as JSON.
 pub fn motcua_json(args: &[&str]) -> anyhow::Result<Value> {
     let out = motcua(args)?;
-    serde_json::from_slice(&out.stdout).with_context(|| format!("motcua {} printed: {}", args.join(" "), String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "motcua {} printed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 /// A temporary directory removed on drop.
@@ -56,7 +74,11 @@ impl TempDir {
     pub fn new(prefix: &str) -> Self {
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("motcua-{prefix}-{}-{n}-{}", std::process::id(), nanos()));
+        let dir = std::env::temp_dir().join(format!(
+            "motcua-{prefix}-{}-{n}-{}",
+            std::process::id(),
+            nanos()
+        ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         TempDir(dir)
     }
@@ -73,13 +95,18 @@ impl Drop for TempDir {
 }
 
 fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct HubOptions {
     pub demo: bool,
     pub tls_self_signed: bool,
+    /// Address to listen on (default 127.0.0.1 on a free port).
+    pub listen: Option<String>,
     /// Extra `motcua serve` arguments.
     pub args: Vec<String>,
 }
@@ -97,14 +124,25 @@ pub struct HubProcess {
 
 impl HubProcess {
     pub fn start(options: HubOptions) -> anyhow::Result<HubProcess> {
-        let mut hub = HubProcess { data: TempDir::new("hub"), options, child: None, url: String::new(), banner: String::new(), port: None };
+        let mut hub = HubProcess {
+            data: TempDir::new("hub"),
+            options,
+            child: None,
+            url: String::new(),
+            banner: String::new(),
+            port: None,
+        };
         hub.spawn()?;
         Ok(hub)
     }
 
     fn spawn(&mut self) -> anyhow::Result<()> {
         // A restart keeps its port so devices' saved addresses stay valid.
-        let listen = format!("127.0.0.1:{}", self.port.unwrap_or(0));
+        let listen = match (&self.options.listen, self.port) {
+            (_, Some(port)) => format!("127.0.0.1:{port}"),
+            (Some(listen), None) => listen.clone(),
+            (None, None) => "127.0.0.1:0".to_string(),
+        };
         let data = self.data.path().to_string_lossy().to_string();
         let mut args = vec!["serve", "--data", &data, "--listen", &listen];
         if self.options.demo {
@@ -205,7 +243,9 @@ impl HubProcess {
         let device = Device::new();
         let code = self.enrolment_code(unit)?;
         let data = device.data();
-        let mut args = vec!["enrol", "--server", &self.url, "--code", &code, "--data", &data];
+        let mut args = vec![
+            "enrol", "--server", &self.url, "--code", &code, "--data", &data,
+        ];
         let cert = self.cert_path().to_string_lossy().to_string();
         if self.options.tls_self_signed {
             args.extend(["--ca-cert", &cert]);
@@ -219,13 +259,22 @@ impl HubProcess {
         http(&self.url, "GET", path, token, None)
     }
 
-    pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> anyhow::Result<(u16, Value)> {
+    pub fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> anyhow::Result<(u16, Value)> {
         http(&self.url, "POST", path, token, Some(body))
     }
 
     /// Logs a user in and returns the session token.
     pub fn login(&self, username: &str, password: &str) -> anyhow::Result<String> {
-        let (status, body) = self.post("/api/login", None, &serde_json::json!({ "username": username, "password": password }))?;
+        let (status, body) = self.post(
+            "/api/login",
+            None,
+            &serde_json::json!({ "username": username, "password": password }),
+        )?;
         if status != 200 {
             bail!("login failed ({status}): {body}");
         }
@@ -240,13 +289,23 @@ impl Drop for HubProcess {
 }
 
 /// A minimal HTTP/1.1 client for plain-HTTP test hubs.
-pub fn http(base: &str, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> anyhow::Result<(u16, Value)> {
+pub fn http(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> anyhow::Result<(u16, Value)> {
     use std::io::{Read, Write};
-    let authority = base.strip_prefix("http://").context("http() speaks plain HTTP only")?;
+    let authority = base
+        .strip_prefix("http://")
+        .context("http() speaks plain HTTP only")?;
     let mut stream = std::net::TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
@@ -256,8 +315,16 @@ pub fn http(base: &str, method: &str, path: &str, token: Option<&str>, body: Opt
     stream.read_to_end(&mut response)?;
     let text = String::from_utf8_lossy(&response);
     let (head, body) = text.split_once("\r\n\r\n").context("no HTTP response")?;
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("bad status line")?;
-    let value = if body.trim().is_empty() { Value::Null } else { serde_json::from_str(body).unwrap_or(Value::String(body.to_string())) };
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("bad status line")?;
+    let value = if body.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).unwrap_or(Value::String(body.to_string()))
+    };
     Ok((status, value))
 }
 
@@ -274,7 +341,9 @@ impl Default for Device {
 
 impl Device {
     pub fn new() -> Device {
-        Device { dir: TempDir::new("device") }
+        Device {
+            dir: TempDir::new("device"),
+        }
     }
 
     pub fn data(&self) -> String {
@@ -288,7 +357,12 @@ impl Device {
     }
 
     /// Syncs once with an explicit hub and token.
-    pub fn sync_with(&self, url: &str, token: &str, ca_cert: Option<&Path>) -> anyhow::Result<Value> {
+    pub fn sync_with(
+        &self,
+        url: &str,
+        token: &str,
+        ca_cert: Option<&Path>,
+    ) -> anyhow::Result<Value> {
         let data = self.data();
         let cert = ca_cert.map(|c| c.to_string_lossy().to_string());
         let mut args = vec!["sync", "--server", url, "--token", token, "--data", &data];
@@ -301,13 +375,28 @@ impl Device {
     /// Receives a dossier offline; returns its code.
     pub fn receive(&self, procedure: &str, name: &str) -> anyhow::Result<String> {
         let data = self.data();
-        let v = motcua_json(&["dossier", "receive", "--data", &data, "--procedure", procedure, "--name", name, "--id-number", "001203001234", "--user", "canbo"])?;
+        let v = motcua_json(&[
+            "dossier",
+            "receive",
+            "--data",
+            &data,
+            "--procedure",
+            procedure,
+            "--name",
+            name,
+            "--id-number",
+            "001203001234",
+            "--user",
+            "canbo",
+        ])?;
         Ok(v["code"].as_str().context("no code")?.to_string())
     }
 
     pub fn stage(&self, code: &str, stage: &str) -> anyhow::Result<Value> {
         let data = self.data();
-        motcua_json(&["dossier", "stage", "--data", &data, code, stage, "--user", "canbo"])
+        motcua_json(&[
+            "dossier", "stage", "--data", &data, code, stage, "--user", "canbo",
+        ])
     }
 
     /// The dossiers on this device.
@@ -346,7 +435,10 @@ impl Drop for Watcher {
 }
 
 /// Polls `check` until it returns true or `timeout` passes.
-pub fn eventually(timeout: Duration, mut check: impl FnMut() -> anyhow::Result<bool>) -> anyhow::Result<()> {
+pub fn eventually(
+    timeout: Duration,
+    mut check: impl FnMut() -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
         if check()? {

@@ -1,0 +1,186 @@
+//! The hub's HTTP API against a real hub process.
+
+use anyhow::Context;
+use motcua_tests::{HubOptions, HubProcess};
+use serde_json::json;
+
+fn demo_hub() -> HubProcess {
+    HubProcess::start(HubOptions {
+        demo: true,
+        ..HubOptions::default()
+    })
+    .expect("hub starts")
+}
+
+#[test]
+fn health_and_metrics_answer() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let (status, body) = hub.get("/healthz", None)?;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, body) = hub.get("/metrics", None)?;
+    assert_eq!(status, 200);
+    let text = body.as_str().unwrap_or_default();
+    for metric in [
+        "motcua_sync_connections",
+        "motcua_sync_lag_changes",
+        "motcua_sync_bytes_received_total",
+        "motcua_documents",
+        "motcua_quarantined_items",
+    ] {
+        assert!(text.contains(metric), "{metric} missing");
+    }
+    Ok(())
+}
+
+#[test]
+fn login_takes_the_right_password_only() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let (status, body) = hub.post(
+        "/api/login",
+        None,
+        &json!({ "username": "canbo.tanphong", "password": "wrong-password" }),
+    )?;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "bad_credentials");
+    let (status, _) = hub.post(
+        "/api/login",
+        None,
+        &json!({ "username": "nobody", "password": "motcua2026" }),
+    )?;
+    assert_eq!(status, 401);
+    let token = hub.login("canbo.tanphong", "motcua2026")?;
+    let (status, me) = hub.get("/api/me", Some(&token))?;
+    assert_eq!(status, 200);
+    assert_eq!(me["user"]["role"], "clerk");
+    assert_eq!(me["user"]["unit"], "X0101");
+    let (status, _) = hub.get("/api/me", Some("mcs_forged"))?;
+    assert_eq!(status, 401);
+    Ok(())
+}
+
+#[test]
+fn dossier_lists_are_limited_to_the_callers_subtree() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let tan_phong = hub.enrol_device("X0101")?;
+    let dong_hoa = hub.enrol_device("X0102")?;
+    let mine = tan_phong.receive("1.001193", "Nguyễn Văn An")?;
+    let theirs = dong_hoa.receive("1.001193", "Nguyễn Văn Ba")?;
+    tan_phong.sync()?;
+    dong_hoa.sync()?;
+
+    let clerk = hub.login("canbo.tanphong", "motcua2026")?;
+    let (_, page) = hub.get("/api/dossiers?q=nguyen%20van", Some(&clerk))?;
+    let listed: Vec<&str> = page["items"]
+        .as_array()
+        .context("items")?
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(listed, vec![mine.as_str()]);
+    // Another commune's dossier looks exactly like a missing one.
+    let (status_other, other) = hub.get(&format!("/api/dossiers/{theirs}"), Some(&clerk))?;
+    let (status_missing, missing) = hub.get("/api/dossiers/X0101-991231-0001", Some(&clerk))?;
+    assert_eq!((status_other, &other), (status_missing, &missing));
+    assert_eq!(status_other, 404);
+
+    let province = hub.login("lanhdao.tinh", "motcua2026")?;
+    let (_, page) = hub.get("/api/dossiers", Some(&province))?;
+    assert_eq!(page["total"], 2);
+    let (_, page) = hub.get("/api/dossiers?unit=X0102", Some(&province))?;
+    assert_eq!(page["total"], 1);
+    // Diacritics in the query must match exactly.
+    let (_, page) = hub.get(
+        &format!("/api/dossiers?q={}", "Nguy%E1%BB%85n"),
+        Some(&province),
+    )?;
+    assert_eq!(page["total"], 2);
+    let (_, page) = hub.get(
+        &format!("/api/dossiers?q={}", "Nguy%C3%AAn"),
+        Some(&province),
+    )?;
+    assert_eq!(page["total"], 0);
+    Ok(())
+}
+
+#[test]
+fn the_public_look_up_shows_no_personal_data_and_is_rate_limited() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let device = hub.enrol_device("X0101")?;
+    let code = device.receive("1.004873", "Trần Thị Bình")?;
+    device.sync()?;
+    let (status, body) = hub.get(&format!("/api/public/dossiers/{code}"), None)?;
+    assert_eq!(status, 200);
+    let keys: Vec<&String> = body.as_object().context("object")?.keys().collect();
+    assert_eq!(
+        keys,
+        vec![
+            "appointment",
+            "code",
+            "procedure",
+            "status",
+            "status_name",
+            "status_name_en"
+        ]
+    );
+    assert!(!body.to_string().contains("Trần"));
+    assert_eq!(body["status"], 2);
+    let (status, _) = hub.get("/api/public/dossiers/X0101-991231-0009", None)?;
+    assert_eq!(status, 404);
+    let statuses: Vec<u16> = (0..40)
+        .map(|_| {
+            hub.get(&format!("/api/public/dossiers/{code}"), None)
+                .map(|r| r.0)
+                .unwrap_or(0)
+        })
+        .collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    Ok(())
+}
+
+#[test]
+fn only_admins_enrol_devices_and_codes_work_once() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let clerk = hub.login("canbo.tanphong", "motcua2026")?;
+    let (status, _) = hub.post(
+        "/api/admin/enrolments",
+        Some(&clerk),
+        &json!({ "unit": "X0101", "name": "tablet" }),
+    )?;
+    assert_eq!(status, 403);
+    let admin = hub.login("admin", "motcua2026")?;
+    let (status, enrolment) = hub.post(
+        "/api/admin/enrolments",
+        Some(&admin),
+        &json!({ "unit": "X0101", "name": "tablet" }),
+    )?;
+    assert_eq!(status, 201);
+    let code = enrolment["code"].as_str().context("code")?;
+    let (status, device) = hub.post(
+        "/api/enrol",
+        None,
+        &json!({ "code": code, "actors": ["00112233445566778899aabbccddeeff"] }),
+    )?;
+    assert_eq!(status, 201, "{device}");
+    assert!(
+        device["token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("mcd_"))
+    );
+    let (status, again) = hub.post("/api/enrol", None, &json!({ "code": code }))?;
+    assert_eq!(status, 400);
+    assert!(
+        again["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already used")
+    );
+    // A district admin cannot enrol devices outside the district.
+    let district = hub.login("admin.ngocson", "motcua2026")?;
+    let (status, _) = hub.post(
+        "/api/admin/enrolments",
+        Some(&district),
+        &json!({ "unit": "X0101", "name": "tablet" }),
+    )?;
+    assert_eq!(status, 404);
+    Ok(())
+}
