@@ -34,10 +34,13 @@ pub struct Args {
     /// Directory of the built web app to serve (default: pwa/dist when it exists).
     #[arg(long)]
     pwa: Option<PathBuf>,
+    /// Documents kept loaded in memory; the others load when needed.
+    #[arg(long, default_value_t = server::store::documents::CACHE_DOCS)]
+    cache_documents: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let store = Store::open(&args.data)
+    let store = Store::open_with_cache(&args.data, args.cache_documents)
         .with_context(|| format!("opening the hub database in {}", args.data.display()))?;
     if args.demo {
         let logins = server::hub::demo::seed(&store)?;

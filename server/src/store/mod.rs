@@ -22,6 +22,8 @@ pub mod audit;
 pub mod documents;
 pub mod identity;
 pub mod index;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -87,6 +89,11 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating on first use) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
+        Self::open_with_cache(dir, documents::CACHE_DOCS)
+    }
+
+    /// Opens the database keeping at most `cache_documents` documents loaded.
+    pub fn open_with_cache(dir: &Path, cache_documents: usize) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
@@ -118,7 +125,7 @@ impl Store {
                 actor,
                 units: RwLock::new(Arc::new(units)),
                 calendar: RwLock::new(Arc::new(default_calendar())),
-                cache: Mutex::new(DocCache::new(documents::CACHE_DOCS)),
+                cache: Mutex::new(DocCache::new(cache_documents.max(1))),
             }),
         };
         // The published calendar, once there is one, replaces the statutory seed.
