@@ -63,7 +63,31 @@ impl CodeSlot {
 
     /// The lowest slot no other active device of the unit holds.
     pub fn first_free(taken: &[CodeSlot]) -> Option<CodeSlot> {
-        (0..Self::COUNT).map(CodeSlot).find(|s| !taken.contains(s))
+        Self::first_free_in(taken, 0..=Self::COUNT - 1)
+    }
+
+    /// The lowest free slot within `range`.
+    pub fn first_free_in(
+        taken: &[CodeSlot],
+        range: std::ops::RangeInclusive<u8>,
+    ) -> Option<CodeSlot> {
+        range
+            .filter(|s| *s < Self::COUNT)
+            .map(CodeSlot)
+            .find(|s| !taken.contains(s))
+    }
+
+    /// The slots a hub at `depth` (0 = the top hub) hands out. A unit's
+    /// devices may be enrolled at its commune node or directly at a hub
+    /// above it; each level draws from its own share so that the two never
+    /// give out the same slot, even while they cannot talk to each other.
+    pub fn range_for_depth(depth: u8) -> std::ops::RangeInclusive<u8> {
+        match depth {
+            0 => 0..=49,
+            1 => 50..=79,
+            2 => 80..=94,
+            _ => 95..=99,
+        }
     }
 }
 

@@ -115,6 +115,11 @@ pub trait HubStore {
 
     /// The hub's clock, in milliseconds.
     fn now(&self) -> i64;
+
+    /// How many hubs sit above this one (0 for the top hub).
+    fn depth(&self) -> u8 {
+        0
+    }
 }
 
 /// What a session reports to its driver.
@@ -333,6 +338,7 @@ impl HubSession {
                     code_slots: device.code_slots.clone(),
                     resumed,
                     hub_time: store.now(),
+                    hub_depth: store.depth(),
                 }));
                 self.events
                     .push_back(HubEvent::Authenticated(device.clone()));

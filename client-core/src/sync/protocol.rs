@@ -115,6 +115,9 @@ pub struct Welcome {
     /// Whether the device's checkpoint was accepted (else a full catch-up).
     pub resumed: bool,
     pub hub_time: i64,
+    /// How many hubs sit above this one (0 for the top hub). A hub syncing
+    /// upward takes one more; dossier code slots are partitioned by depth.
+    pub hub_depth: u8,
 }
 
 /// Device → hub: changes the hub has not acknowledged yet.
@@ -392,6 +395,7 @@ impl Message {
                 w.bytes(&m.code_slots);
                 w.bool(m.resumed);
                 w.int(m.hub_time);
+                w.buf.push(m.hub_depth);
             }
             Message::Push(m) => {
                 w.buf.push(kind::PUSH);
@@ -527,6 +531,7 @@ impl Message {
                 code_slots: r.bytes()?.to_vec(),
                 resumed: r.bool()?,
                 hub_time: r.int()?,
+                hub_depth: r.take(1, "hub depth")?[0],
             }),
             kind::PUSH => Message::Push(Push {
                 batch: r.uint()?,
@@ -888,6 +893,7 @@ mod tests {
                 code_slots: vec![0, 5],
                 resumed: true,
                 hub_time: -5,
+                hub_depth: 1,
             }),
             Message::Push(Push {
                 batch: 3,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use client_core::ids::UnitCode;
 use client_core::units::{Unit, UnitLevel};
 use server::store::Store;
-use server::store::identity::Role;
+use server::store::identity::{DeviceKind, Role};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -54,6 +54,10 @@ enum Command {
         /// Dossier code slots (99 numbers a day each).
         #[arg(long, default_value_t = 1)]
         slots: u8,
+        /// The code is for a hub below (a commune node or district hub) that
+        /// will sync up to this one with --uplink.
+        #[arg(long)]
+        hub: bool,
     },
     /// Revoke a device.
     Revoke { device_id: String },
@@ -112,9 +116,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             )?;
             println!("{}", serde_json::to_string(&user)?);
         }
-        Command::Enrolment { unit, name, slots } => {
-            let enrolment =
-                store.create_enrolment(&UnitCode::parse(&unit)?, &name, slots, "admin-cli")?;
+        Command::Enrolment {
+            unit,
+            name,
+            slots,
+            hub,
+        } => {
+            let kind = if hub {
+                DeviceKind::Hub
+            } else {
+                DeviceKind::Device
+            };
+            let enrolment = store.create_enrolment(
+                &UnitCode::parse(&unit)?,
+                &name,
+                slots,
+                kind,
+                "admin-cli",
+            )?;
             println!("{}", serde_json::to_string(&enrolment)?);
         }
         Command::Revoke { device_id } => {

@@ -40,7 +40,7 @@ pub fn enrol(args: EnrolArgs) -> anyhow::Result<()> {
     let body = serde_json::json!({ "code": args.code, "actors": [device.actor().to_hex_string()] });
     let runtime = tokio::runtime::Runtime::new()?;
     let enrolled: Enrolled =
-        runtime.block_on(http_post_json(&url, &body, args.ca_cert.as_deref()))?;
+        runtime.block_on(client::post_json(&url, &body, args.ca_cert.as_deref()))?;
     device.set_setting(keys::TOKEN, &enrolled.token)?;
     device.set_setting(keys::SERVER, &args.server)?;
     if let Some(ca) = &args.ca_cert {
@@ -57,58 +57,6 @@ pub fn enrol(args: EnrolArgs) -> anyhow::Result<()> {
         serde_json::json!({ "device_id": enrolled.device_id, "unit": enrolled.unit, "token": enrolled.token, "code_slots": enrolled.code_slots })
     );
     Ok(())
-}
-
-/// A small HTTP/1.1 JSON POST over the same TLS setup the sync uses.
-async fn http_post_json<T: serde::de::DeserializeOwned>(
-    url: &url::Url,
-    body: &serde_json::Value,
-    ca_cert: Option<&std::path::Path>,
-) -> anyhow::Result<T> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = url.host_str().context("the URL has no host")?.to_string();
-    let port = url.port_or_known_default().context("the URL has no port")?;
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .with_context(|| format!("cannot reach {host}:{port}"))?;
-    let payload = body.to_string();
-    let request = format!(
-        "POST {} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
-        url.path(),
-        payload.len()
-    );
-    let mut response = Vec::new();
-    if url.scheme() == "https" {
-        let config = std::sync::Arc::new(client::tls_client_config(ca_cert)?);
-        let name = rustls_pki_types::ServerName::try_from(host.clone())?;
-        let mut tls = tokio_rustls::TlsConnector::from(config)
-            .connect(name, tcp)
-            .await
-            .context("TLS handshake with the hub failed")?;
-        tls.write_all(request.as_bytes()).await?;
-        tls.read_to_end(&mut response).await?;
-    } else {
-        let mut tcp = tcp;
-        tcp.write_all(request.as_bytes()).await?;
-        tcp.read_to_end(&mut response).await?;
-    }
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .context("the hub sent no HTTP response")?;
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("the hub sent a malformed HTTP response")?;
-    if !(200..300).contains(&status) {
-        let message = serde_json::from_str::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| body.to_string());
-        anyhow::bail!("the hub refused the enrolment ({status}): {message}");
-    }
-    serde_json::from_str(body).context("the hub's answer is not the expected JSON")
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use server::device::client::Endpoint;
 use server::hub::tls::TlsSource;
+use server::hub::uplink::UplinkConfig;
 use server::hub::{self, Hub, ServeConfig};
 use server::store::Store;
 
@@ -34,6 +36,22 @@ pub struct Args {
     /// Directory of the built web app to serve (default: pwa/dist when it exists).
     #[arg(long)]
     pwa: Option<PathBuf>,
+    /// Sync this hub's scope with a parent hub (a commune node under its
+    /// province, a district under its province).
+    #[arg(long)]
+    uplink: Option<String>,
+    /// The token this hub was enrolled with at the parent (kept after the
+    /// first start; see --uplink-code).
+    #[arg(long, requires = "uplink")]
+    uplink_token: Option<String>,
+    /// A one-time enrolment code the parent's administrator made for this
+    /// hub (`motcua admin enrolment --hub`); exchanged for a token on first
+    /// start.
+    #[arg(long, requires = "uplink")]
+    uplink_code: Option<String>,
+    /// Trust this PEM certificate for the parent (its self-signed one).
+    #[arg(long)]
+    uplink_ca_cert: Option<PathBuf>,
     /// Documents kept loaded in memory; the others load when needed.
     #[arg(long, default_value_t = server::store::documents::CACHE_DOCS)]
     cache_documents: usize,
@@ -42,6 +60,26 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let store = Store::open_with_cache(&args.data, args.cache_documents)
         .with_context(|| format!("opening the hub database in {}", args.data.display()))?;
+    let uplink = match &args.uplink {
+        Some(url) => {
+            if args.demo {
+                anyhow::bail!(
+                    "--demo seeds a top hub; a hub with --uplink receives its configuration from the parent"
+                );
+            }
+            let endpoint = Endpoint::parse(url, args.uplink_ca_cert.as_deref())?;
+            let token = uplink_token(
+                &store,
+                url,
+                args.uplink_token.as_deref(),
+                args.uplink_code.as_deref(),
+                args.uplink_ca_cert.as_deref(),
+            )?;
+            store.set_uplink(url)?;
+            Some(UplinkConfig { endpoint, token })
+        }
+        None => None,
+    };
     if args.demo {
         let logins = server::hub::demo::seed(&store)?;
         println!("{logins}");
@@ -60,7 +98,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tls,
         insecure: args.insecure,
         pwa,
+        uplink,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(hub::serve(Hub::new(store), config))
+}
+
+/// The token for the parent: given, kept from an earlier start, or obtained
+/// once with a one-time enrolment code.
+fn uplink_token(
+    store: &Store,
+    url: &str,
+    token: Option<&str>,
+    code: Option<&str>,
+    ca_cert: Option<&std::path::Path>,
+) -> anyhow::Result<String> {
+    if let Some(token) = token {
+        store.set_meta("uplink_token", token)?;
+        return Ok(token.to_string());
+    }
+    if let Some(token) = store.meta("uplink_token")? {
+        return Ok(token);
+    }
+    let Some(code) = code else {
+        anyhow::bail!("--uplink needs --uplink-token or --uplink-code the first time");
+    };
+    let mut enrol = url::Url::parse(url).with_context(|| format!("'{url}' is not a URL"))?;
+    enrol.set_path("/api/enrol");
+    let body = serde_json::json!({ "code": code, "actors": [store.actor().to_hex_string()] });
+    let runtime = tokio::runtime::Runtime::new()?;
+    let enrolled: serde_json::Value =
+        runtime.block_on(server::device::client::post_json(&enrol, &body, ca_cert))?;
+    let token = enrolled["token"]
+        .as_str()
+        .context("the parent sent no token")?
+        .to_string();
+    store.set_meta("uplink_token", &token)?;
+    Ok(token)
 }

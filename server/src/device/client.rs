@@ -88,13 +88,13 @@ fn engine_for(device: &Device, token: &str) -> DeviceSync {
 
 /// In watch mode: how often an idle link is pinged, and after how long
 /// without a word from the hub it is given up.
-const PING_EVERY: Duration = Duration::from_secs(15);
-const LINK_DEAD_AFTER: Duration = Duration::from_secs(45);
+pub const PING_EVERY: Duration = Duration::from_secs(15);
+pub const LINK_DEAD_AFTER: Duration = Duration::from_secs(45);
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(endpoint: &Endpoint) -> anyhow::Result<Socket> {
+pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Socket> {
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(limits::MAX_FRAME_BYTES + 1024 * 1024);
     config.max_frame_size = Some(limits::MAX_FRAME_BYTES + 1024 * 1024);
@@ -140,6 +140,58 @@ pub fn tls_client_config(ca_cert: Option<&Path>) -> anyhow::Result<rustls::Clien
     Ok(rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// A small HTTP/1.1 JSON POST over the same TLS setup the sync uses.
+pub async fn post_json<T: serde::de::DeserializeOwned>(
+    url: &url::Url,
+    body: &serde_json::Value,
+    ca_cert: Option<&std::path::Path>,
+) -> anyhow::Result<T> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = url.host_str().context("the URL has no host")?.to_string();
+    let port = url.port_or_known_default().context("the URL has no port")?;
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .with_context(|| format!("cannot reach {host}:{port}"))?;
+    let payload = body.to_string();
+    let request = format!(
+        "POST {} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        url.path(),
+        payload.len()
+    );
+    let mut response = Vec::new();
+    if url.scheme() == "https" {
+        let config = std::sync::Arc::new(tls_client_config(ca_cert)?);
+        let name = rustls_pki_types::ServerName::try_from(host.clone())?;
+        let mut tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .context("TLS handshake with the hub failed")?;
+        tls.write_all(request.as_bytes()).await?;
+        tls.read_to_end(&mut response).await?;
+    } else {
+        let mut tcp = tcp;
+        tcp.write_all(request.as_bytes()).await?;
+        tcp.read_to_end(&mut response).await?;
+    }
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .context("the hub sent no HTTP response")?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("the hub sent a malformed HTTP response")?;
+    if !(200..300).contains(&status) {
+        let message = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| body.to_string());
+        anyhow::bail!("the hub answered {status}: {message}");
+    }
+    serde_json::from_str(body).context("the hub's answer is not the expected JSON")
 }
 
 /// Feeds engine events into the report; returns a fatal hub error, if any.

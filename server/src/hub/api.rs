@@ -24,7 +24,7 @@ use serde_json::json;
 
 use super::Hub;
 use super::metrics::Metrics;
-use crate::store::identity::{Role, User};
+use crate::store::identity::{DeviceKind, Role, User};
 use crate::store::index::DossierFilter;
 use crate::store::{StoreError, now_ms};
 
@@ -364,6 +364,13 @@ struct EnrolmentRequest {
     name: String,
     #[serde(default = "one")]
     slots: u8,
+    /// `hub` for a commune node or district hub that will sync up to this one.
+    #[serde(default = "ordinary_device")]
+    kind: DeviceKind,
+}
+
+fn ordinary_device() -> DeviceKind {
+    DeviceKind::Device
 }
 
 fn one() -> u8 {
@@ -384,7 +391,8 @@ async fn create_enrolment(
     let store = hub.store.clone();
     let by = format!("user:{}", user.username);
     let enrolment =
-        blocking(move || store.create_enrolment(&unit, &body.name, body.slots, &by)).await?;
+        blocking(move || store.create_enrolment(&unit, &body.name, body.slots, body.kind, &by))
+            .await?;
     Ok((StatusCode::CREATED, Json(enrolment)).into_response())
 }
 

@@ -14,7 +14,7 @@ use client_core::ids::UnitCode;
 use client_core::units::{Unit, UnitLevel};
 use rusqlite::OptionalExtension;
 
-use crate::store::identity::Role;
+use crate::store::identity::{DeviceKind, Role};
 use crate::store::{Result, Store, StoreError, now_ms};
 
 /// The demo users' password.
@@ -99,7 +99,7 @@ pub fn seed(store: &Store) -> Result<String> {
     let mut devices = Vec::new();
     for (name, unit, slots) in DEMO_DEVICES {
         let unit = UnitCode::parse(unit).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let enrolment = store.create_enrolment(&unit, name, *slots, "demo")?;
+        let enrolment = store.create_enrolment(&unit, name, *slots, DeviceKind::Device, "demo")?;
         let device = store.enrol(&enrolment.code, &[])?;
         devices.push(device);
     }
@@ -107,6 +107,7 @@ pub fn seed(store: &Store) -> Result<String> {
         &UnitCode::parse("X0101").map_err(|e| StoreError::Invalid(e.to_string()))?,
         "Thiết bị mới – Tân Phong",
         1,
+        DeviceKind::Device,
         "demo",
     )?;
     publish_all(store)?;
@@ -163,8 +164,14 @@ pub fn publish_units(store: &Store) -> Result<()> {
     publish(store, ConfigKind::Units, &json)
 }
 
-/// Publishes one configuration document if its content changed.
+/// Publishes one configuration document if its content changed. Only the
+/// top hub publishes; hubs below receive configuration from it.
 pub fn publish(store: &Store, kind: ConfigKind, json: &str) -> Result<()> {
+    if let Some(parent) = store.uplink()? {
+        return Err(StoreError::Invalid(format!(
+            "configuration is published by the top hub; this hub receives it from {parent}"
+        )));
+    }
     store.publish_config(kind.doc_id(), |doc| {
         if config::read(doc).is_ok_and(|(_, body, _)| body == json) {
             return Ok(());

@@ -7,12 +7,14 @@
 //! - [`demo`] — the demo province and the publication of configuration.
 //! - [`metrics`] — Prometheus metrics.
 //! - [`tls`] — certificate files or a self-signed certificate.
+//! - [`uplink`] — syncing this hub's scope with a parent hub.
 
 pub mod api;
 pub mod demo;
 pub mod metrics;
 pub mod sync;
 pub mod tls;
+pub mod uplink;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -73,6 +75,7 @@ pub struct ServeConfig {
     /// Allow plain HTTP on an address other than loopback.
     pub insecure: bool,
     pub pwa: Option<PathBuf>,
+    pub uplink: Option<uplink::UplinkConfig>,
 }
 
 /// Runs the hub until it is stopped (Ctrl-C or SIGTERM).
@@ -87,6 +90,9 @@ pub async fn serve(hub: Arc<Hub>, config: ServeConfig) -> anyhow::Result<()> {
     let app = hub
         .router(config.pwa.clone())
         .into_make_service_with_connect_info::<SocketAddr>();
+    if let Some(uplink) = config.uplink.clone() {
+        tokio::spawn(uplink::run(hub.clone(), uplink));
+    }
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;

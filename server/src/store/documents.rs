@@ -31,6 +31,8 @@ use super::{Result, Store, StoreError, audit, index, now_ms};
 pub const CACHE_DOCS: usize = 1024;
 /// Change rows after which a document is folded into a new snapshot.
 pub const COMPACT_AFTER_ROWS: i64 = 64;
+/// The origin recorded for changes that came down from the parent hub.
+pub const UPLINK_ORIGIN: &str = "uplink";
 /// Documents read per catch-up query.
 const PAGE_DOCS: usize = 512;
 
@@ -68,7 +70,7 @@ impl DocCache {
         })
     }
 
-    fn put(&mut self, id: DocId, doc: Automerge) {
+    pub(super) fn put(&mut self, id: DocId, doc: Automerge) {
         self.clock += 1;
         self.docs.insert(id, (doc, self.clock));
         while self.docs.len() > self.capacity {
@@ -97,7 +99,7 @@ pub enum DocKind {
 }
 
 impl DocKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             DocKind::Dossier => "dossier",
             DocKind::Config => "config",
@@ -106,13 +108,13 @@ impl DocKind {
 }
 
 #[derive(Debug, Clone)]
-struct DocRow {
-    kind: String,
-    unit: Option<String>,
-    change_rows: i64,
+pub(super) struct DocRow {
+    pub kind: String,
+    pub unit: Option<String>,
+    pub change_rows: i64,
 }
 
-fn doc_row(conn: &Connection, id: &DocId) -> Result<Option<DocRow>> {
+pub(super) fn doc_row(conn: &Connection, id: &DocId) -> Result<Option<DocRow>> {
     Ok(conn
         .query_row(
             "SELECT kind, unit, change_rows FROM documents WHERE doc_id = ?1",
@@ -205,7 +207,11 @@ impl Store {
         Ok(doc)
     }
 
-    fn load_doc_tx(&self, tx: &Transaction<'_>, id: &DocId) -> Result<Option<Automerge>> {
+    pub(super) fn load_doc_tx(
+        &self,
+        tx: &Transaction<'_>,
+        id: &DocId,
+    ) -> Result<Option<Automerge>> {
         if let Some(doc) = self.cache().get(id) {
             return Ok(Some(doc));
         }
@@ -224,7 +230,7 @@ impl Store {
     /// Stores one document's new changes: change row, document row, index,
     /// compaction. Returns the committed change.
     #[allow(clippy::too_many_arguments)]
-    fn store_changes(
+    pub(super) fn store_changes(
         &self,
         tx: &Transaction<'_>,
         id: &DocId,
@@ -243,12 +249,26 @@ impl Store {
         let heads = doc.get_heads();
         let digest = HeadsDigest::of(&heads);
         let rows = previous_rows.unwrap_or(0) + 1;
+        // Changes from the parent hub are, by definition, at the parent: a
+        // document with nothing else pending stays clean for the uplink.
+        let from_parent = origin == UPLINK_ORIGIN;
         tx.execute(
-            "INSERT INTO documents (doc_id, kind, unit, snapshot, snapshot_seq, last_seq, heads, digest, change_rows, bytes)
-             VALUES (?1, ?2, ?3, NULL, 0, ?4, ?5, ?6, 1, ?7)
+            "INSERT INTO documents (doc_id, kind, unit, snapshot, snapshot_seq, last_seq, heads, digest, change_rows, bytes, uplink_acked, uplink_dirty)
+             VALUES (?1, ?2, ?3, NULL, 0, ?4, ?5, ?6, 1, ?7, CASE WHEN ?8 THEN ?5 END, NOT ?8)
              ON CONFLICT(doc_id) DO UPDATE SET last_seq = excluded.last_seq, heads = excluded.heads,
-               digest = excluded.digest, change_rows = documents.change_rows + 1, bytes = documents.bytes + excluded.bytes",
-            params![id.as_bytes(), kind.as_str(), unit.map(|u| u.as_str()), seq as i64, encode_heads(&heads), digest.0.to_vec(), new_changes.len() as i64],
+               digest = excluded.digest, change_rows = documents.change_rows + 1, bytes = documents.bytes + excluded.bytes,
+               uplink_acked = CASE WHEN ?8 AND documents.uplink_dirty = 0 THEN excluded.heads ELSE documents.uplink_acked END,
+               uplink_dirty = CASE WHEN ?8 THEN documents.uplink_dirty ELSE 1 END",
+            params![
+                id.as_bytes(),
+                kind.as_str(),
+                unit.map(|u| u.as_str()),
+                seq as i64,
+                encode_heads(&heads),
+                digest.0.to_vec(),
+                new_changes.len() as i64,
+                from_parent
+            ],
         )?;
         if rows >= COMPACT_AFTER_ROWS {
             // Fold the rows into a snapshot; the document is unchanged.
@@ -568,5 +588,9 @@ impl HubStore for Store {
 
     fn now(&self) -> i64 {
         now_ms()
+    }
+
+    fn depth(&self) -> u8 {
+        Store::depth(self).unwrap_or(0)
     }
 }

@@ -53,6 +53,34 @@ impl Role {
     }
 }
 
+/// What an enrolled device is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// A tablet, phone or computer holding a replica.
+    Device,
+    /// A hub below this one (a commune node or a district hub) that relays
+    /// its own devices' changes.
+    Hub,
+}
+
+impl DeviceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Device => "device",
+            DeviceKind::Hub => "hub",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceKind> {
+        match s {
+            "device" => Some(DeviceKind::Device),
+            "hub" => Some(DeviceKind::Hub),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub username: String,
@@ -148,8 +176,11 @@ impl Store {
             .collect();
         all.extend(units.iter().cloned());
         let tree = UnitTree::new(all).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        // Parents before children, for the foreign key.
+        let mut ordered: Vec<&Unit> = units.iter().collect();
+        ordered.sort_by_key(|u| tree.ancestors(&u.code).len());
         self.write(|tx| {
-            for u in units {
+            for u in ordered {
                 tx.execute(
                     "INSERT INTO units (code, name, level, parent, effective_from, effective_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT(code) DO UPDATE SET name = excluded.name, level = excluded.level, parent = excluded.parent,
@@ -347,12 +378,13 @@ impl Store {
         unit: &UnitCode,
         name: &str,
         slots: u8,
+        kind: DeviceKind,
         by: &str,
     ) -> Result<Enrolment> {
         if !self.units().contains(unit) {
             return Err(StoreError::Invalid(format!("unit {unit} does not exist")));
         }
-        if !(1..=10).contains(&slots) {
+        if kind == DeviceKind::Device && !(1..=10).contains(&slots) {
             return Err(StoreError::Invalid(
                 "a device holds 1 to 10 code slots".into(),
             ));
@@ -363,8 +395,8 @@ impl Store {
         let name = client_core::search::normalize(name);
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO enrolments (code_hash, unit, name, slots, created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![hash_secret(&normalize_enrolment_code(&code)), unit.as_str(), name, slots, by, now, expires_at],
+                "INSERT INTO enrolments (code_hash, unit, name, kind, slots, created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![hash_secret(&normalize_enrolment_code(&code)), unit.as_str(), name, kind.as_str(), slots, by, now, expires_at],
             )?;
             super::audit::record(tx, by, "enrolment.create", unit.as_str(), &name)
         })?;
@@ -382,15 +414,16 @@ impl Store {
         let token = random_token("mcd_");
         let device_id = format!("dev-{}", hex::encode(random_bytes::<6>()));
         let now = now_ms();
+        let range = CodeSlot::range_for_depth(self.depth()?);
         let enrolled = self.write(|tx| {
-            let row: Option<(String, String, u8, i64, Option<i64>)> = tx
+            let row: Option<(String, String, String, u8, i64, Option<i64>)> = tx
                 .query_row(
-                    "SELECT unit, name, slots, expires_at, used_at FROM enrolments WHERE code_hash = ?1",
+                    "SELECT unit, name, kind, slots, expires_at, used_at FROM enrolments WHERE code_hash = ?1",
                     [hash_secret(&normalize_enrolment_code(code))],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
                 )
                 .optional()?;
-            let Some((unit, name, slots, expires_at, used_at)) = row else {
+            let Some((unit, name, kind, slots, expires_at, used_at)) = row else {
                 return Err(StoreError::Invalid("this enrolment code is not valid; ask an administrator for a new one".into()));
             };
             if used_at.is_some() {
@@ -399,26 +432,30 @@ impl Store {
             if expires_at < now {
                 return Err(StoreError::Invalid("this enrolment code has expired; ask an administrator for a new one".into()));
             }
+            let kind = DeviceKind::parse(&kind).ok_or_else(|| StoreError::Invalid(format!("enrolment kind '{kind}' is damaged")))?;
+            // A hub below issues no codes itself; its devices get slots from
+            // its own share.
+            let wanted = if kind == DeviceKind::Hub { 0 } else { slots };
             let taken = taken_slots(tx, &unit)?;
             let mut given = Vec::new();
-            for _ in 0..slots {
+            for _ in 0..wanted {
                 let all_taken: Vec<CodeSlot> = taken.iter().chain(given.iter()).copied().collect();
-                match CodeSlot::first_free(&all_taken) {
+                match CodeSlot::first_free_in(&all_taken, range.clone()) {
                     Some(slot) => given.push(slot),
                     None => return Err(StoreError::Invalid(format!("unit {unit} has no free dossier code slot; revoke an unused device"))),
                 }
             }
             let slot_numbers: Vec<u8> = given.iter().map(|s| s.index()).collect();
             tx.execute(
-                "INSERT INTO devices (device_id, name, unit, token_hash, code_slots, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![device_id, name, unit, hash_secret(&token), serde_json::to_string(&slot_numbers).unwrap_or_default(), now],
+                "INSERT INTO devices (device_id, name, kind, unit, token_hash, code_slots, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![device_id, name, kind.as_str(), unit, hash_secret(&token), serde_json::to_string(&slot_numbers).unwrap_or_default(), now],
             )?;
             tx.execute(
                 "UPDATE enrolments SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
                 params![hash_secret(&normalize_enrolment_code(code)), now, device_id],
             )?;
             for actor in actors {
-                bind_actor(tx, &device_id, actor)?;
+                bind_actor(tx, &device_id, actor, kind == DeviceKind::Hub)?;
             }
             super::audit::record(tx, &format!("device:{device_id}"), "device.enrol", &unit, &name)?;
             Ok(EnrolledDevice {
@@ -480,16 +517,16 @@ impl Store {
                 fatal: true,
             }))
         };
-        let row: Option<(String, String, String, Option<i64>)> = self.read(|conn| {
+        let row: Option<(String, String, String, String, Option<i64>)> = self.read(|conn| {
             Ok(conn
                 .query_row(
-                    "SELECT device_id, unit, code_slots, revoked_at FROM devices WHERE token_hash = ?1",
+                    "SELECT device_id, kind, unit, code_slots, revoked_at FROM devices WHERE token_hash = ?1",
                     [hash_secret(token)],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?)
         })?;
-        let Some((device_id, unit, slots, revoked)) = row else {
+        let Some((device_id, kind, unit, slots, revoked)) = row else {
             return refuse(
                 ErrorCode::Unauthorized,
                 "unknown device token: enrol this device with a code from an administrator",
@@ -503,16 +540,23 @@ impl Store {
         }
         let unit = UnitCode::parse(&unit).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let actors: Vec<ActorId> = actors.iter().map(|a| ActorId::from(a.as_slice())).collect();
+        let relay = DeviceKind::parse(&kind) == Some(DeviceKind::Hub);
         let bound = self.write(|tx| {
             for actor in &actors {
-                let owner: Option<String> = tx
-                    .query_row("SELECT device_id FROM device_actors WHERE actor = ?1", [actor.to_bytes()], |r| r.get(0))
-                    .optional()?;
-                match owner {
-                    Some(owner) if owner != device_id => return Ok(Err(actor.to_hex_string())),
-                    Some(_) => {}
-                    None => bind_actor(tx, &device_id, actor)?,
+                let mine: bool = tx.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM device_actors WHERE actor = ?1 AND device_id = ?2)",
+                    params![actor.to_bytes(), device_id],
+                    |r| r.get(0),
+                )?;
+                if mine {
+                    continue;
                 }
+                // A hub below relays the actors of its own devices; an
+                // ordinary device may only claim actors nobody else owns.
+                if !relay && direct_owner(tx, actor)?.is_some() {
+                    return Ok(Err(actor.to_hex_string()));
+                }
+                bind_actor(tx, &device_id, actor, relay)?;
             }
             tx.execute(
                 "UPDATE devices SET last_seen_at = ?2, checkpoint_seq = COALESCE(?3, checkpoint_seq) WHERE device_id = ?1",
@@ -541,22 +585,33 @@ impl Store {
     }
 }
 
-fn bind_actor(tx: &rusqlite::Transaction<'_>, device_id: &str, actor: &ActorId) -> Result<()> {
+/// The device an actor is bound to as its own, if any.
+fn direct_owner(tx: &rusqlite::Transaction<'_>, actor: &ActorId) -> Result<Option<String>> {
+    Ok(tx
+        .query_row(
+            "SELECT device_id FROM device_actors WHERE actor = ?1 AND relayed = 0",
+            [actor.to_bytes()],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn bind_actor(
+    tx: &rusqlite::Transaction<'_>,
+    device_id: &str,
+    actor: &ActorId,
+    relayed: bool,
+) -> Result<()> {
+    if !relayed && direct_owner(tx, actor)?.is_some_and(|owner| owner != device_id) {
+        return Err(StoreError::Invalid(format!(
+            "actor {} is already bound to another device",
+            actor.to_hex_string()
+        )));
+    }
     tx.execute(
-        "INSERT INTO device_actors (actor, device_id) VALUES (?1, ?2)",
-        params![actor.to_bytes(), device_id],
-    )
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StoreError::Invalid(format!(
-                "actor {} is already bound to another device",
-                actor.to_hex_string()
-            ))
-        }
-        other => other.into(),
-    })?;
+        "INSERT OR IGNORE INTO device_actors (actor, device_id, relayed) VALUES (?1, ?2, ?3)",
+        params![actor.to_bytes(), device_id, relayed],
+    )?;
     Ok(())
 }
 

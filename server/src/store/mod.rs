@@ -24,6 +24,7 @@ pub mod identity;
 pub mod index;
 #[cfg(test)]
 mod tests;
+pub mod uplink;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -160,6 +161,49 @@ impl Store {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// A value of the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// How many hubs sit above this one: 0 for the top hub, learnt from the
+    /// parent when syncing upward.
+    pub fn depth(&self) -> Result<u8> {
+        self.read(|c| {
+            let v: Option<String> = c
+                .query_row("SELECT value FROM meta WHERE key = 'depth'", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+        })
+    }
+
+    pub fn set_depth(&self, depth: u8) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('depth', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [depth.to_string()],
+            )?;
+            Ok(())
+        })
     }
 
     /// The working calendar deadlines are computed with.

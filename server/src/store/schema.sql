@@ -27,8 +27,13 @@ CREATE TABLE IF NOT EXISTS documents (
     heads        BLOB NOT NULL,             -- concatenated 32-byte change hashes
     digest       BLOB NOT NULL,             -- 16-byte digest of the heads
     change_rows  INTEGER NOT NULL DEFAULT 0,
-    bytes        INTEGER NOT NULL DEFAULT 0
+    bytes        INTEGER NOT NULL DEFAULT 0,
+    -- Sync with the parent hub, when this hub has an uplink:
+    uplink_acked   BLOB,                    -- heads the parent has acknowledged
+    uplink_dirty   INTEGER NOT NULL DEFAULT 1,
+    uplink_refused TEXT                     -- why the parent refused it
 );
+CREATE INDEX IF NOT EXISTS documents_uplink_dirty ON documents(uplink_dirty);
 CREATE INDEX IF NOT EXISTS documents_by_seq ON documents(last_seq);
 CREATE INDEX IF NOT EXISTS documents_by_unit ON documents(unit, last_seq);
 
@@ -104,6 +109,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS devices (
     device_id      TEXT PRIMARY KEY,
     name           TEXT NOT NULL,
+    kind           TEXT NOT NULL DEFAULT 'device',  -- 'device' | 'hub' (a node below, relaying its devices)
     unit           TEXT NOT NULL REFERENCES units(code),
     token_hash     BLOB NOT NULL UNIQUE,
     code_slots     TEXT NOT NULL,           -- JSON array of slot numbers
@@ -113,15 +119,20 @@ CREATE TABLE IF NOT EXISTS devices (
     checkpoint_seq INTEGER NOT NULL DEFAULT 0
 );
 
+-- Actors allowed to sign changes on a device's connection. A device's own
+-- actors are bound to it alone; a hub below also relays its devices' actors.
 CREATE TABLE IF NOT EXISTS device_actors (
-    actor     BLOB PRIMARY KEY,
-    device_id TEXT NOT NULL REFERENCES devices(device_id)
+    actor     BLOB NOT NULL,
+    device_id TEXT NOT NULL REFERENCES devices(device_id),
+    relayed   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (actor, device_id)
 );
 
 CREATE TABLE IF NOT EXISTS enrolments (
     code_hash  BLOB PRIMARY KEY,
     unit       TEXT NOT NULL REFERENCES units(code),
     name       TEXT NOT NULL,
+    kind       TEXT NOT NULL DEFAULT 'device',
     slots      INTEGER NOT NULL,
     created_by TEXT NOT NULL,
     created_at INTEGER NOT NULL,
