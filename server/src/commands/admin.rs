@@ -65,6 +65,10 @@ enum Command {
     Devices,
     /// List quarantined (refused) data as JSON.
     Quarantine,
+    /// Every document with its unit and heads, as JSON.
+    Documents,
+    /// Check that every dossier's index row matches its document.
+    Verify,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -145,6 +149,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "{}",
             serde_json::to_string_pretty(&store.quarantined(1000)?)?
         ),
+        Command::Documents => {
+            let docs: serde_json::Map<String, serde_json::Value> = store
+                .document_heads()?
+                .into_iter()
+                .map(|(id, unit, heads)| {
+                    (id.to_string(), serde_json::json!({ "unit": unit, "heads": heads }))
+                })
+                .collect();
+            println!("{}", serde_json::Value::Object(docs));
+        }
+        Command::Verify => {
+            let problems = store.verify_index()?;
+            println!("{}", serde_json::json!({ "problems": problems }));
+            if !problems.is_empty() {
+                anyhow::bail!("{} index rows do not match their documents", problems.len());
+            }
+        }
     }
     Ok(())
 }

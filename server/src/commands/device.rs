@@ -115,3 +115,36 @@ pub fn sync(args: SyncArgs) -> anyhow::Result<()> {
         Ok(())
     }
 }
+
+#[derive(Debug, clap::Args)]
+pub struct StateArgs {
+    /// The device's data directory.
+    #[arg(long)]
+    data: PathBuf,
+}
+
+/// `motcua state`: what this device holds — every document with its heads,
+/// what waits for the hub, and the checkpoint — as JSON.
+pub fn state(args: StateArgs) -> anyhow::Result<()> {
+    let mut device = Device::open(&args.data)?;
+    let out = device.with(|r| {
+        let documents: serde_json::Map<String, serde_json::Value> = r
+            .metas()
+            .map(|m| {
+                let mut heads: Vec<String> = m.heads.iter().map(|h| hex::encode(h.0)).collect();
+                heads.sort();
+                let value = serde_json::json!({
+                    "code": m.dossier.as_ref().map(|d| d.code.to_string()),
+                    "unit": m.dossier.as_ref().map(|d| d.unit.to_string()),
+                    "heads": heads,
+                    "pending": m.is_pending(),
+                    "refused": m.refused,
+                });
+                (m.id.to_string(), value)
+            })
+            .collect();
+        serde_json::json!({ "documents": documents, "pending": r.pending_count() })
+    })?;
+    println!("{out}");
+    Ok(())
+}

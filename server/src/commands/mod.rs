@@ -27,6 +27,8 @@ enum Command {
     Enrol(device::EnrolArgs),
     /// Sync this device's replica with its hub (once, or with --watch).
     Sync(device::SyncArgs),
+    /// Show what this device holds (documents, heads, pending changes) as JSON.
+    State(device::StateArgs),
     /// Receive dossiers and record their stages on this device, offline.
     Dossier(dossier::Args),
     /// Compute the appointment (due) date of a dossier.
@@ -41,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(args) => admin::run(args),
         Command::Enrol(args) => device::enrol(args),
         Command::Sync(args) => device::sync(args),
+        Command::State(args) => device::state(args),
         Command::Dossier(args) => dossier::run(args),
         Command::Deadline(args) => deadline::run(args),
         Command::Calendar(args) => calendar::run(args),

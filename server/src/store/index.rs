@@ -331,6 +331,54 @@ impl Store {
         })
     }
 
+    /// Re-derives every dossier's index row from its document and lists the
+    /// rows that differ (there should be none).
+    pub fn verify_index(&self) -> Result<Vec<String>> {
+        let rows: Vec<(Vec<u8>, String)> = self.read(|c| {
+            let mut stmt = c.prepare("SELECT doc_id, kind FROM documents")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        let calendar = self.calendar();
+        let mut problems = Vec::new();
+        for (id, kind) in rows {
+            let Ok(id) = <[u8; 16]>::try_from(id.as_slice()).map(DocId::from_bytes) else {
+                problems.push("a document id is damaged".to_string());
+                continue;
+            };
+            let indexed: Option<(String, Option<String>, String)> = self.read(|c| {
+                Ok(rusqlite::OptionalExtension::optional(c.query_row(
+                    "SELECT code, stage, outcome FROM dossiers WHERE doc_id = ?1",
+                    [id.as_bytes()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                ))?)
+            })?;
+            if kind != "dossier" {
+                if indexed.is_some() {
+                    problems.push(format!("{id}: a {kind} document has a dossier index row"));
+                }
+                continue;
+            }
+            let Some(doc) = self.load_doc(&id)? else { continue };
+            let dossier = match client_core::dossier::DossierDoc::from_automerge(doc).read() {
+                Ok(d) => d,
+                Err(e) => {
+                    problems.push(format!("{id}: stored dossier does not validate: {e}"));
+                    continue;
+                }
+            };
+            let expected = summarize(&id, &dossier, &calendar, super::now_ms());
+            match indexed {
+                None => problems.push(format!("{id}: no index row")),
+                Some((code, stage, outcome)) if code != expected.code || stage != expected.stage || outcome != expected.outcome => {
+                    problems.push(format!("{id}: index says {code} {stage:?} {outcome}, document says {} {:?} {}", expected.code, expected.stage, expected.outcome))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(problems)
+    }
+
     pub fn dossier_count(&self) -> Result<i64> {
         self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM dossiers", [], |r| r.get(0))?))
     }
