@@ -450,3 +450,45 @@ pub fn eventually(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+impl HubProcess {
+    /// A hub below `parent` for `unit`, syncing up to it.
+    pub fn start_below(parent: &HubProcess, unit: &str) -> anyhow::Result<HubProcess> {
+        let code = parent.admin(&["enrolment", "--unit", unit, "--name", &format!("hub {unit}"), "--hub"])?;
+        let code = code["code"].as_str().context("enrolment code")?.to_string();
+        let hub = HubProcess::start(HubOptions {
+            args: vec!["--uplink".into(), parent.url.clone(), "--uplink-code".into(), code],
+            ..HubOptions::default()
+        })?;
+        // Ready once the unit tree came down from the parent.
+        eventually(Duration::from_secs(30), || Ok(hub.enrolment_code(unit).is_ok()))?;
+        Ok(hub)
+    }
+
+    /// Document id → heads for every document of `unit` (or every document).
+    pub fn heads(&self, unit: Option<&str>) -> anyhow::Result<std::collections::BTreeMap<String, Value>> {
+        let docs = self.admin(&["documents"])?;
+        Ok(docs
+            .as_object()
+            .context("documents")?
+            .iter()
+            .filter(|(_, d)| unit.is_none_or(|u| d["unit"] == u))
+            .map(|(id, d)| (id.clone(), d["heads"].clone()))
+            .collect())
+    }
+}
+
+impl Device {
+    /// Document id → heads for every document of `unit` (or every document).
+    pub fn heads(&self, unit: Option<&str>) -> anyhow::Result<std::collections::BTreeMap<String, Value>> {
+        let data = self.data();
+        let state = motcua_json(&["state", "--data", &data])?;
+        Ok(state["documents"]
+            .as_object()
+            .context("documents")?
+            .iter()
+            .filter(|(_, d)| unit.is_none_or(|u| d["unit"] == u))
+            .map(|(id, d)| (id.clone(), d["heads"].clone()))
+            .collect())
+    }
+}
