@@ -153,3 +153,97 @@ fn handed_form(required: catalogue::DocumentForm) -> DocumentForm {
         catalogue::DocumentForm::CertifiedCopy => DocumentForm::CertifiedCopy,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::CodeSlot;
+    use crate::ids::{IdNumber, UnitCode};
+
+    #[test]
+    fn every_seeded_procedure_can_be_received_and_validates() {
+        let catalogue = Catalogue::seed();
+        let calendar = WorkingCalendar::seeded(2026..=2027).unwrap();
+        let issuer = CodeIssuer::new(
+            UnitCode::parse("X0101").unwrap(),
+            vec![CodeSlot::new(0).unwrap()],
+        )
+        .unwrap();
+        let at = time::parse_rfc3339("2026-11-27T09:30:00+07:00")
+            .unwrap()
+            .timestamp_millis();
+        let mut codes = Vec::new();
+        for procedure in catalogue.current() {
+            let reception = Reception {
+                procedure_id: procedure.id.clone(),
+                applicant: Applicant {
+                    full_name: "Nguyễn Văn An".into(),
+                    id_number: IdNumber::parse("001203001234").unwrap(),
+                    phone: None,
+                    address: String::new(),
+                },
+                documents: None,
+                sets: 1,
+                channel: Channel::Direct,
+                fee_paid: false,
+                result_delivery: None,
+                received_at: at,
+                user: "canbo".into(),
+                device: "d".into(),
+                note: String::new(),
+            };
+            let received = receive(
+                &catalogue,
+                &calendar,
+                &issuer,
+                codes.iter(),
+                ActorId::random(),
+                reception,
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", procedure.id));
+            assert_eq!(
+                received.dossier.documents.len(),
+                procedure.required_documents.len()
+            );
+            assert!(received.dossier.due_at >= at);
+            assert_eq!(received.dossier.fee.paid, procedure.fee.amount_vnd == 0);
+            codes.push(received.dossier.code);
+        }
+        assert_eq!(codes[0].to_string(), "X0101-261127-0001");
+    }
+
+    #[test]
+    fn an_unknown_procedure_is_refused_by_name() {
+        let err = receive(
+            &Catalogue::seed(),
+            &WorkingCalendar::default(),
+            &CodeIssuer::new(
+                UnitCode::parse("X0101").unwrap(),
+                vec![CodeSlot::new(0).unwrap()],
+            )
+            .unwrap(),
+            [],
+            ActorId::random(),
+            Reception {
+                procedure_id: "9.999999".into(),
+                applicant: Applicant {
+                    full_name: "A".into(),
+                    id_number: IdNumber::parse("001203001234").unwrap(),
+                    phone: None,
+                    address: String::new(),
+                },
+                documents: None,
+                sets: 1,
+                channel: Channel::Direct,
+                fee_paid: false,
+                result_delivery: None,
+                received_at: 1_795_831_200_000,
+                user: "u".into(),
+                device: "d".into(),
+                note: String::new(),
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("9.999999"));
+    }
+}

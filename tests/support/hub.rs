@@ -454,19 +454,36 @@ pub fn eventually(
 impl HubProcess {
     /// A hub below `parent` for `unit`, syncing up to it.
     pub fn start_below(parent: &HubProcess, unit: &str) -> anyhow::Result<HubProcess> {
-        let code = parent.admin(&["enrolment", "--unit", unit, "--name", &format!("hub {unit}"), "--hub"])?;
+        let code = parent.admin(&[
+            "enrolment",
+            "--unit",
+            unit,
+            "--name",
+            &format!("hub {unit}"),
+            "--hub",
+        ])?;
         let code = code["code"].as_str().context("enrolment code")?.to_string();
         let hub = HubProcess::start(HubOptions {
-            args: vec!["--uplink".into(), parent.url.clone(), "--uplink-code".into(), code],
+            args: vec![
+                "--uplink".into(),
+                parent.url.clone(),
+                "--uplink-code".into(),
+                code,
+            ],
             ..HubOptions::default()
         })?;
         // Ready once the unit tree came down from the parent.
-        eventually(Duration::from_secs(30), || Ok(hub.enrolment_code(unit).is_ok()))?;
+        eventually(Duration::from_secs(30), || {
+            Ok(hub.enrolment_code(unit).is_ok())
+        })?;
         Ok(hub)
     }
 
     /// Document id → heads for every document of `unit` (or every document).
-    pub fn heads(&self, unit: Option<&str>) -> anyhow::Result<std::collections::BTreeMap<String, Value>> {
+    pub fn heads(
+        &self,
+        unit: Option<&str>,
+    ) -> anyhow::Result<std::collections::BTreeMap<String, Value>> {
         let docs = self.admin(&["documents"])?;
         Ok(docs
             .as_object()
@@ -480,7 +497,10 @@ impl HubProcess {
 
 impl Device {
     /// Document id → heads for every document of `unit` (or every document).
-    pub fn heads(&self, unit: Option<&str>) -> anyhow::Result<std::collections::BTreeMap<String, Value>> {
+    pub fn heads(
+        &self,
+        unit: Option<&str>,
+    ) -> anyhow::Result<std::collections::BTreeMap<String, Value>> {
         let data = self.data();
         let state = motcua_json(&["state", "--data", &data])?;
         Ok(state["documents"]

@@ -229,7 +229,12 @@ impl Dossier {
             1,
             limits::SHORT,
         )?;
-        check_text("procedure.name", &self.procedure.name, 1, limits::LONG)?;
+        check_text(
+            "procedure.name",
+            &self.procedure.name,
+            1,
+            limits::PROCEDURE_NAME,
+        )?;
         check_text(
             "applicant.full_name",
             &self.applicant.full_name,
@@ -329,6 +334,8 @@ pub mod limits {
     pub const SHORT: usize = 100;
     pub const NAME: usize = 200;
     pub const LONG: usize = 500;
+    /// Official procedure names run long (the longest seeded is 569 characters).
+    pub const PROCEDURE_NAME: usize = 2000;
     pub const NOTE: usize = 2000;
     pub const DOCUMENTS: usize = 100;
     pub const DOCUMENT_COUNT: u32 = 1000;

@@ -154,7 +154,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .document_heads()?
                 .into_iter()
                 .map(|(id, unit, heads)| {
-                    (id.to_string(), serde_json::json!({ "unit": unit, "heads": heads }))
+                    (
+                        id.to_string(),
+                        serde_json::json!({ "unit": unit, "heads": heads }),
+                    )
                 })
                 .collect();
             println!("{}", serde_json::Value::Object(docs));

@@ -366,3 +366,161 @@ pub fn fmt_time(ms: i64) -> String {
         .map(|t| client_core::time::format_rfc3339(&t))
         .unwrap_or_default()
 }
+
+/// A small seeded generator of realistic counter activity, for demos,
+/// tests and benchmarks.
+pub mod generate {
+    use super::*;
+
+    const FAMILY: &[&str] = &[
+        "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
+        "Hồ", "Ngô", "Dương", "Lý",
+    ];
+    const MIDDLE: &[&str] = &[
+        "Văn", "Thị", "Minh", "Ngọc", "Thanh", "Quốc", "Thu", "Đức", "Hữu", "Xuân",
+    ];
+    const GIVEN: &[&str] = &[
+        "An", "Bình", "Cường", "Dung", "Giang", "Hà", "Hải", "Hoa", "Hùng", "Khánh", "Lan", "Linh",
+        "Mai", "Nam", "Nga", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Tuấn", "Vy", "Yến",
+    ];
+
+    /// xorshift64*: reproducible from the seed, no dependency.
+    pub struct Rng(u64);
+
+    impl Rng {
+        pub fn new(seed: u64) -> Self {
+            Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        }
+
+        pub fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        pub fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+
+        pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            &items[self.below(items.len())]
+        }
+    }
+
+    pub fn applicant(rng: &mut Rng) -> Applicant {
+        let name = format!(
+            "{} {} {}",
+            rng.pick(FAMILY),
+            rng.pick(MIDDLE),
+            rng.pick(GIVEN)
+        );
+        let id = format!(
+            "0{:02}{}{:08}",
+            1 + rng.below(96),
+            rng.below(4),
+            rng.next() % 100_000_000
+        );
+        let phone = format!("09{:08}", rng.next() % 100_000_000);
+        Applicant {
+            full_name: name,
+            id_number: IdNumber::parse(&id).expect("generated ID numbers are valid"),
+            phone: PhoneNumber::parse(&phone).ok(),
+            address: format!("Thôn {}, xã Tân Phong", 1 + rng.below(12)),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// The device's data directory.
+    #[arg(long)]
+    data: PathBuf,
+    /// New dossiers to receive.
+    #[arg(long, default_value_t = 0)]
+    dossiers: usize,
+    /// Stages to record on random open dossiers of this device.
+    #[arg(long, default_value_t = 0)]
+    stages: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Spread the receipts over this many past days (a device issues at
+    /// most 99 codes a day per code slot).
+    #[arg(long, default_value_t = 30)]
+    days: i64,
+    /// Who records them.
+    #[arg(long, default_value = "canbo")]
+    user: String,
+}
+
+/// `motcua generate`: receive dossiers and record stages in bulk, as a busy
+/// counter would, offline (for demos, tests and benchmarks).
+pub fn generate_activity(args: GenerateArgs) -> anyhow::Result<()> {
+    use generate::Rng;
+    let mut device = Device::open(&args.data)?;
+    let issuer = device.code_issuer()?;
+    let device_name = device
+        .setting(keys::DEVICE_ID)?
+        .unwrap_or_else(|| "device".into());
+    let unit = device.unit()?;
+    let actor = device.actor().clone();
+    let mut rng = Rng::new(args.seed);
+    let summary = device.with(|r| -> anyhow::Result<serde_json::Value> {
+        let catalogue = r.config_body(ConfigKind::Catalogue).and_then(|j| Catalogue::from_json(&j).ok()).unwrap_or_else(Catalogue::seed);
+        let calendar = match r.config_body(ConfigKind::Calendar).and_then(|j| serde_json::from_str::<WorkingCalendar>(&j).ok()) {
+            Some(c) => c,
+            None => {
+                use chrono::Datelike;
+                let year = chrono::Utc::now().year();
+                WorkingCalendar::seeded(year - 1..=year + 2)?
+            }
+        };
+        let procedures: Vec<String> = catalogue.current().iter().map(|p| p.id.clone()).collect();
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut codes: Vec<client_core::ids::DossierCode> = r.dossiers().map(|(_, d)| d.code.clone()).collect();
+        let mut received = 0;
+        for _ in 0..args.dossiers {
+            let reception = Reception {
+                procedure_id: rng.pick(&procedures).clone(),
+                applicant: generate::applicant(&mut rng),
+                documents: None,
+                sets: 1,
+                channel: if rng.below(5) == 0 { Channel::Online } else { Channel::Direct },
+                fee_paid: true,
+                result_delivery: None,
+                // A working hour on one of the past days.
+                received_at: now - rng.below(args.days.max(1) as usize) as i64 * 86_400_000 - rng.below(8 * 3600) as i64 * 1000,
+                user: args.user.clone(),
+                device: device_name.clone(),
+                note: String::new(),
+            };
+            let done = intake::receive(&catalogue, &calendar, &issuer, codes.iter(), actor.clone(), reception)?;
+            r.insert_new(done.doc_id, &done.doc).map_err(|e| anyhow::anyhow!("{e}"))?;
+            codes.push(done.dossier.code.clone());
+            received += 1;
+        }
+        let mut recorded = 0;
+        let open: Vec<DocId> = r.dossiers().filter(|(_, d)| !d.progress().is_closed()).map(|(id, _)| *id).collect();
+        for i in 0..args.stages {
+            if open.is_empty() {
+                break;
+            }
+            let id = open[rng.below(open.len())];
+            let current = r.meta(&id).and_then(|m| m.dossier.as_ref()).and_then(|d| d.progress().current);
+            let Some(current) = current else { continue };
+            // Keep dossiers moving rather than closing most of them.
+            let choices: Vec<Stage> = current.next_stages().iter().copied().filter(|s| !s.is_final() || rng.below(4) == 0).collect();
+            if choices.is_empty() {
+                continue;
+            }
+            let stage = *rng.pick(&choices);
+            let at = now + i as i64;
+            let entry = NewStage { stage, at, user: args.user.clone(), device: device_name.clone(), unit: unit.clone(), note: String::new() };
+            r.update(&id, |doc| doc.record_stage(entry)).map_err(|e| anyhow::anyhow!("{e}"))?;
+            recorded += 1;
+        }
+        Ok(serde_json::json!({ "received": received, "stages": recorded, "documents": r.len(), "pending": r.pending_count() }))
+    })??;
+    println!("{summary}");
+    Ok(())
+}

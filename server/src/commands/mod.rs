@@ -31,6 +31,8 @@ enum Command {
     State(device::StateArgs),
     /// Receive dossiers and record their stages on this device, offline.
     Dossier(dossier::Args),
+    /// Receive dossiers and record stages in bulk on this device (demo, tests, benchmarks).
+    Generate(dossier::GenerateArgs),
     /// Compute the appointment (due) date of a dossier.
     Deadline(deadline::Args),
     /// Print a year's non-working holiday dates as JSON.
@@ -45,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync(args) => device::sync(args),
         Command::State(args) => device::state(args),
         Command::Dossier(args) => dossier::run(args),
+        Command::Generate(args) => dossier::generate_activity(args),
         Command::Deadline(args) => deadline::run(args),
         Command::Calendar(args) => calendar::run(args),
     }

@@ -226,13 +226,25 @@ impl Store {
     /// Every document's id, unit and sorted heads (hex).
     pub fn document_heads(&self) -> Result<Vec<(DocId, Option<String>, Vec<String>)>> {
         self.read(|c| {
-            let mut stmt = c.prepare("SELECT doc_id, unit, heads FROM documents ORDER BY doc_id")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
+            let mut stmt =
+                c.prepare("SELECT doc_id, unit, heads FROM documents ORDER BY doc_id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })?;
             let mut out = Vec::new();
             for row in rows {
                 let (id, unit, heads) = row?;
-                let Ok(id) = <[u8; 16]>::try_from(id.as_slice()).map(DocId::from_bytes) else { continue };
-                let mut heads: Vec<String> = decode_heads(&heads).iter().map(|h| hex::encode(h.0)).collect();
+                let Ok(id) = <[u8; 16]>::try_from(id.as_slice()).map(DocId::from_bytes) else {
+                    continue;
+                };
+                let mut heads: Vec<String> = decode_heads(&heads)
+                    .iter()
+                    .map(|h| hex::encode(h.0))
+                    .collect();
                 heads.sort();
                 out.push((id, unit, heads));
             }

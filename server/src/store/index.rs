@@ -359,7 +359,9 @@ impl Store {
                 }
                 continue;
             }
-            let Some(doc) = self.load_doc(&id)? else { continue };
+            let Some(doc) = self.load_doc(&id)? else {
+                continue;
+            };
             let dossier = match client_core::dossier::DossierDoc::from_automerge(doc).read() {
                 Ok(d) => d,
                 Err(e) => {
@@ -370,8 +372,15 @@ impl Store {
             let expected = summarize(&id, &dossier, &calendar, super::now_ms());
             match indexed {
                 None => problems.push(format!("{id}: no index row")),
-                Some((code, stage, outcome)) if code != expected.code || stage != expected.stage || outcome != expected.outcome => {
-                    problems.push(format!("{id}: index says {code} {stage:?} {outcome}, document says {} {:?} {}", expected.code, expected.stage, expected.outcome))
+                Some((code, stage, outcome))
+                    if code != expected.code
+                        || stage != expected.stage
+                        || outcome != expected.outcome =>
+                {
+                    problems.push(format!(
+                        "{id}: index says {code} {stage:?} {outcome}, document says {} {:?} {}",
+                        expected.code, expected.stage, expected.outcome
+                    ))
                 }
                 Some(_) => {}
             }
