@@ -31,6 +31,9 @@ use super::{Result, Store, StoreError, audit, index, now_ms};
 pub const CACHE_DOCS: usize = 1024;
 /// Change rows after which a document is folded into a new snapshot.
 pub const COMPACT_AFTER_ROWS: i64 = 64;
+/// A document's id, unit (none for configuration) and sorted heads in hex.
+pub type DocumentHeads = (DocId, Option<String>, Vec<String>);
+
 /// The origin recorded for changes that came down from the parent hub.
 pub const UPLINK_ORIGIN: &str = "uplink";
 /// Documents read per catch-up query.
@@ -224,7 +227,7 @@ impl Store {
     }
 
     /// Every document's id, unit and sorted heads (hex).
-    pub fn document_heads(&self) -> Result<Vec<(DocId, Option<String>, Vec<String>)>> {
+    pub fn document_heads(&self) -> Result<Vec<DocumentHeads>> {
         self.read(|c| {
             let mut stmt =
                 c.prepare("SELECT doc_id, unit, heads FROM documents ORDER BY doc_id")?;
