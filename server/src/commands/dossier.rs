@@ -8,7 +8,8 @@ use client_core::calendar::WorkingCalendar;
 use client_core::catalogue::Catalogue;
 use client_core::config::ConfigKind;
 use client_core::dossier::{
-    Applicant, Channel, DocumentForm, DossierDoc, HandedDocument, NewStage,
+    Applicant, ChangeMeta, Channel, DocumentForm, DossierDoc, EditableField, HandedDocument,
+    NewStage,
 };
 use client_core::ids::DocId;
 use client_core::ids::{IdNumber, PhoneNumber};
@@ -57,6 +58,20 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Change a field of a dossier (also how a conflict is resolved: the
+    /// value written replaces every concurrent one).
+    Edit {
+        #[arg(long)]
+        data: PathBuf,
+        code: String,
+        /// applicant.full_name, applicant.id_number, applicant.phone,
+        /// applicant.address, channel, sets, fee.amount_vnd, fee.paid,
+        /// result_delivery.method, result_delivery.place
+        #[arg(long)]
+        field: String,
+        #[arg(long)]
+        value: String,
     },
     /// Show one dossier as JSON, with its stage log and conflicts.
     Show {
@@ -321,6 +336,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
                 eprintln!("{} hồ sơ / dossiers", rows.len());
             }
+        }
+        Command::Edit {
+            data,
+            code,
+            field,
+            value,
+        } => {
+            let Some(field) = EditableField::from_path(&field) else {
+                let known: Vec<String> = EditableField::ALL.iter().map(|f| f.path()).collect();
+                bail!(
+                    "'{field}' cannot be edited; editable fields: {}",
+                    known.join(", ")
+                );
+            };
+            let mut device = Device::open(&data)?;
+            let id = find(&mut device, &code)?;
+            let meta = ChangeMeta {
+                at: chrono::Utc::now().timestamp_millis(),
+                message: format!("edit {}", field.path()),
+            };
+            device
+                .with(|r| r.update(&id, |doc| doc.set_field(field, &value, &meta)))?
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}",
+                serde_json::json!({ "code": code, "field": field.path(), "value": value })
+            );
         }
         Command::Show { data, code } => {
             let mut device = Device::open(&data)?;

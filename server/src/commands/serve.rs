@@ -49,6 +49,9 @@ pub struct Args {
     /// start.
     #[arg(long, requires = "uplink")]
     uplink_code: Option<String>,
+    /// Longest wait, in seconds, between attempts to reach the parent.
+    #[arg(long, default_value_t = 60)]
+    uplink_retry_max: u64,
     /// Trust this PEM certificate for the parent (its self-signed one).
     #[arg(long)]
     uplink_ca_cert: Option<PathBuf>,
@@ -76,7 +79,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 args.uplink_ca_cert.as_deref(),
             )?;
             store.set_uplink(url)?;
-            Some(UplinkConfig { endpoint, token })
+            Some(UplinkConfig {
+                endpoint,
+                token,
+                retry_max: std::time::Duration::from_secs(args.uplink_retry_max.max(1)),
+            })
         }
         None => None,
     };

@@ -406,6 +406,7 @@ pub async fn watch(device: &mut Device, endpoint: &Endpoint, token: &str) -> any
 /// back at once do not reconnect in step.
 pub struct Backoff {
     ceiling: Duration,
+    max: Duration,
 }
 
 impl Default for Backoff {
@@ -419,8 +420,14 @@ impl Backoff {
     const MAX: Duration = Duration::from_secs(60);
 
     pub fn new() -> Self {
+        Self::with_max(Self::MAX)
+    }
+
+    /// Back-off whose ceiling stops growing at `max`.
+    pub fn with_max(max: Duration) -> Self {
         Self {
-            ceiling: Self::FIRST,
+            ceiling: Self::FIRST.min(max),
+            max,
         }
     }
 
@@ -428,7 +435,7 @@ impl Backoff {
         let [a, b, c, d] = crate::store::random_bytes::<4>();
         let fraction = f64::from(u32::from_le_bytes([a, b, c, d])) / f64::from(u32::MAX);
         let wait = self.ceiling.mul_f64(0.1 + 0.9 * fraction);
-        self.ceiling = (self.ceiling * 2).min(Self::MAX);
+        self.ceiling = (self.ceiling * 2).min(self.max);
         wait
     }
 }

@@ -25,11 +25,13 @@ use crate::store::uplink::UplinkReplica;
 pub struct UplinkConfig {
     pub endpoint: Endpoint,
     pub token: String,
+    /// The longest wait between reconnection attempts.
+    pub retry_max: Duration,
 }
 
 /// Runs forever: connect, sync, stay live, reconnect after failures.
 pub async fn run(hub: Arc<Hub>, config: UplinkConfig) {
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::with_max(config.retry_max);
     loop {
         let started = Instant::now();
         match session(&hub, &config).await {
@@ -37,7 +39,7 @@ pub async fn run(hub: Arc<Hub>, config: UplinkConfig) {
             Err(e) => tracing::warn!("uplink to {} failed: {e:#}", config.endpoint.url),
         }
         if started.elapsed() > Duration::from_secs(30) {
-            backoff = Backoff::new();
+            backoff = Backoff::with_max(config.retry_max);
         }
         tokio::time::sleep(backoff.next_wait()).await;
     }
