@@ -415,6 +415,10 @@ impl HubSession {
         if committed.origin == device.device_id
             || !committed.unit.as_ref().is_none_or(|u| device.may_see(u))
         {
+            // Nothing to send, but this device is no further behind for it.
+            if self.phase == Phase::Live && committed.seq > self.sent_upto {
+                self.sent_upto = committed.seq;
+            }
             return;
         }
         match self.phase {
