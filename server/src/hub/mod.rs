@@ -45,6 +45,15 @@ pub struct Hub {
 impl Hub {
     pub fn new(store: Store) -> Arc<Hub> {
         let (commits, _) = broadcast::channel(LIVE_BUFFER);
+        // Fan-out happens inside the store's write lock, so connections see
+        // changes in sequence order.
+        let sender = commits.clone();
+        store.set_commit_listener(move |batch| {
+            for c in batch {
+                // No receivers is fine: nobody else is connected.
+                let _ = sender.send(c.clone());
+            }
+        });
         Arc::new(Hub {
             store,
             commits,

@@ -56,12 +56,9 @@ async fn run(hub: Arc<Hub>, socket: WebSocket, id: u64) -> anyhow::Result<()> {
         }
         while let Some(event) = session.poll_event() {
             match event {
+                // The store already fanned them out, in order.
                 HubEvent::Committed(commits) => {
-                    Metrics::add(&hub.metrics.pushes_accepted, commits.len() as u64);
-                    for c in commits {
-                        // No receivers is fine: nobody else is connected.
-                        let _ = hub.commits.send(c);
-                    }
+                    Metrics::add(&hub.metrics.pushes_accepted, commits.len() as u64)
                 }
                 HubEvent::Refused {
                     doc,

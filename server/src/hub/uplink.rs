@@ -88,9 +88,6 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
         while let Some(frame) = engine.poll_transmit() {
             socket.send(WsMessage::Binary(frame.into())).await?;
         }
-        for c in replica.take_committed() {
-            let _ = hub.commits.send(c);
-        }
         while let Some(event) = engine.poll_event() {
             match event {
                 DeviceEvent::Welcomed(w) => {

@@ -328,7 +328,7 @@ impl Store {
     ) -> Result<(Vec<DocResult>, Vec<Committed>)> {
         let mut updated: Vec<(DocId, Automerge)> = Vec::new();
         let calendar = self.calendar();
-        let out = self.write(|tx| {
+        let out = self.write_changes(|tx| {
             let mut results = Vec::with_capacity(push.docs.len());
             let mut committed = Vec::new();
             for change in &push.docs {
@@ -396,7 +396,7 @@ impl Store {
         edit: impl FnOnce(&mut Automerge) -> Result<()>,
     ) -> Result<Option<Committed>> {
         let mut result = None;
-        let out = self.write(|tx| {
+        let out = self.write_changes(|tx| {
             let row = doc_row(tx, &id)?;
             if row
                 .as_ref()
@@ -413,7 +413,7 @@ impl Store {
             let before = doc.get_heads();
             edit(&mut doc)?;
             if doc.get_heads() == before {
-                return Ok(None);
+                return Ok((None, Vec::new()));
             }
             let bytes = doc.save_after(&before);
             let c = self.store_changes(
@@ -428,14 +428,14 @@ impl Store {
             )?;
             audit::record(tx, "hub", "config.publish", &id.to_string(), "")?;
             result = Some(doc);
-            Ok(Some(c))
+            Ok((Some(c.clone()), vec![c]))
         });
         if let (Ok(_), Some(doc)) = (&out, result) {
             self.cache().put(id, doc);
         } else {
             self.cache().remove(&id);
         }
-        out
+        out.map(|(c, _)| c)
     }
 
     fn changes_page(

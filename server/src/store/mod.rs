@@ -32,6 +32,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use automerge::ActorId;
 use client_core::calendar::WorkingCalendar;
 use client_core::config::{self, ConfigKind};
+use client_core::sync::hub::Committed;
 use client_core::sync::protocol::HubId;
 use client_core::units::UnitTree;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
@@ -76,7 +77,10 @@ struct Inner {
     units: RwLock<Arc<UnitTree>>,
     calendar: RwLock<Arc<WorkingCalendar>>,
     cache: Mutex<DocCache>,
+    listener: RwLock<Option<CommitListener>>,
 }
+
+type CommitListener = Box<dyn Fn(&[Committed]) + Send + Sync>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,6 +131,7 @@ impl Store {
                 units: RwLock::new(Arc::new(units)),
                 calendar: RwLock::new(Arc::new(default_calendar())),
                 cache: Mutex::new(DocCache::new(cache_documents.max(1))),
+                listener: RwLock::new(None),
             }),
         };
         // The published calendar, once there is one, replaces the statutory seed.
@@ -252,6 +257,41 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Like [`Store::write`] for transactions that add changes: once they are
+    /// committed, and before the next write can start, they go to the commit
+    /// listener — so listeners see changes in the order of their sequence
+    /// numbers, which live connections rely on.
+    pub fn write_changes<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<(T, Vec<Committed>)>,
+    ) -> Result<(T, Vec<Committed>)> {
+        let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (out, committed) = f(&tx)?;
+        tx.commit()?;
+        if !committed.is_empty()
+            && let Some(listener) = self
+                .inner
+                .listener
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+        {
+            listener(&committed);
+        }
+        drop(conn);
+        Ok((out, committed))
+    }
+
+    /// Calls `listener` with every batch of committed changes, in order.
+    pub fn set_commit_listener(&self, listener: impl Fn(&[Committed]) + Send + Sync + 'static) {
+        *self
+            .inner
+            .listener
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, DocCache> {

@@ -18,7 +18,6 @@ use client_core::calendar::WorkingCalendar;
 use client_core::config::{self, ConfigKind};
 use client_core::dossier::DossierDoc;
 use client_core::ids::DocId;
-use client_core::sync::hub::Committed;
 use client_core::sync::protocol::{Checkpoint, DocChanges, HeadsDigest, HubId, Refusal, limits};
 use client_core::sync::reconcile::Item;
 use client_core::sync::replica::SyncReplica;
@@ -31,24 +30,16 @@ use super::{Result, Store, StoreError, audit, index};
 /// Documents whose bytes from the parent could not be read, with why.
 type Unreadable = Vec<(DocId, String)>;
 
-/// The store seen as a replica of the parent hub.
+/// The store seen as a replica of the parent hub. Changes stored from the
+/// parent reach this hub's own connections through the store's commit
+/// listener.
 pub struct UplinkReplica {
     store: Store,
-    /// Changes that came down, to fan out to this hub's own connections.
-    committed: Vec<Committed>,
 }
 
 impl UplinkReplica {
     pub fn new(store: Store) -> Self {
-        Self {
-            store,
-            committed: Vec::new(),
-        }
-    }
-
-    /// Changes stored from the parent since the last call.
-    pub fn take_committed(&mut self) -> Vec<Committed> {
-        std::mem::take(&mut self.committed)
+        Self { store }
     }
 }
 
@@ -139,13 +130,13 @@ impl Store {
         &self,
         docs: &[DocChanges],
         upto: Option<Checkpoint>,
-    ) -> Result<(Vec<Committed>, Unreadable)> {
+    ) -> Result<Unreadable> {
         let calendar = self.calendar();
         let mut unreadable = Vec::new();
         let mut updated = Vec::new();
         let mut new_units: Option<UnitTree> = None;
         let mut new_calendar: Option<WorkingCalendar> = None;
-        let committed = self.write(|tx| {
+        self.write_changes(|tx| {
             let mut committed = Vec::new();
             for change in docs {
                 let row = doc_row(tx, &change.doc)?;
@@ -190,7 +181,7 @@ impl Store {
                     [format!("{}:{}", c.hub, c.seq)],
                 )?;
             }
-            Ok(committed)
+            Ok(((), committed))
         })?;
         {
             let mut cache = self.cache();
@@ -204,7 +195,7 @@ impl Store {
         if let Some(calendar) = new_calendar {
             self.set_calendar_in_memory(calendar);
         }
-        Ok((committed, unreadable))
+        Ok(unreadable)
     }
 }
 
@@ -274,9 +265,7 @@ impl SyncReplica for UplinkReplica {
         docs: &[DocChanges],
         upto: Option<Checkpoint>,
     ) -> Result<Vec<(DocId, String)>> {
-        let (committed, unreadable) = self.store.apply_from_parent(docs, upto)?;
-        self.committed.extend(committed);
-        Ok(unreadable)
+        self.store.apply_from_parent(docs, upto)
     }
 
     fn acknowledged(&mut self, doc: &DocId, hub_heads: &[ChangeHash]) -> Result<()> {
