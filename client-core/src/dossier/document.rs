@@ -333,7 +333,13 @@ impl DossierDoc {
 
     /// Reads and validates the whole dossier.
     pub fn read(&self) -> Result<Dossier, ValidationError> {
-        let r = Reader { doc: &self.doc };
+        Self::read_from(&self.doc)
+    }
+
+    /// Reads and validates a dossier straight from an Automerge document,
+    /// without wrapping (or copying) it.
+    pub fn read_from(doc: &Automerge) -> Result<Dossier, ValidationError> {
+        let r = Reader { doc };
         r.only_keys(
             &ROOT,
             "",

@@ -534,21 +534,17 @@ pub fn admit(
     } else {
         doc.save_after(&before_heads)
     };
-    let dossier = DossierDoc::from_automerge(doc.clone())
-        .read()
-        .map_err(|e| (Refusal::Invalid, e.to_string()))?;
+    let dossier = DossierDoc::read_from(&doc).map_err(|e| (Refusal::Invalid, e.to_string()))?;
     if !device.may_see(&dossier.unit) {
         return Err((Refusal::NotFound, not_found_message()));
     }
     if let Some(before) = existing {
-        let before = DossierDoc::from_automerge(before.clone())
-            .read()
-            .map_err(|e| {
-                (
-                    Refusal::Invalid,
-                    format!("the hub's copy does not validate: {e}"),
-                )
-            })?;
+        let before = DossierDoc::read_from(before).map_err(|e| {
+            (
+                Refusal::Invalid,
+                format!("the hub's copy does not validate: {e}"),
+            )
+        })?;
         validate_update(&before, &dossier).map_err(|e| (Refusal::Invalid, e.to_string()))?;
     }
     Ok(Admitted {

@@ -351,10 +351,7 @@ impl<S: Storage> DeviceReplica<S> {
         acked: Vec<ChangeHash>,
         refused: Option<RefusedChange>,
     ) -> DocMeta {
-        let dossier = DossierDoc::from_automerge(am.clone())
-            .read()
-            .ok()
-            .map(Box::new);
+        let dossier = DossierDoc::read_from(am).ok().map(Box::new);
         DocMeta {
             id,
             heads: am.get_heads(),

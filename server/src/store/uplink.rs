@@ -159,7 +159,7 @@ impl Store {
                     }
                     committed.push(self.store_changes(tx, &change.doc, DocKind::Config, None, &doc, bytes, UPLINK_ORIGIN, previous_rows)?);
                 } else {
-                    match DossierDoc::from_automerge(doc.clone()).read() {
+                    match DossierDoc::read_from(&doc) {
                         Ok(dossier) => {
                             let c = self.store_changes(tx, &change.doc, DocKind::Dossier, Some(&dossier.unit), &doc, bytes, UPLINK_ORIGIN, previous_rows)?;
                             index::write_dossier(tx, &change.doc, &dossier, c.seq, &calendar)?;
