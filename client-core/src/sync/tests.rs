@@ -440,3 +440,45 @@ fn a_wrong_token_is_refused_with_a_clear_error() {
     );
     assert!(!a.engine.is_connected());
 }
+
+#[test]
+fn a_session_whose_live_feed_lagged_catches_up_and_goes_live_again() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26734", 2, &mut hub);
+    let mut b_session = HubSession::new();
+    b.engine.start(&mut b.replica).unwrap();
+    while let Some(f) = b.engine.poll_transmit() {
+        b_session.handle_frame(&f, &mut hub).unwrap();
+    }
+    while b_session.poll_catchup(&mut hub).unwrap() {}
+    assert!(!b_session.is_catching_up());
+
+    // b's connection missed live commits (its feed overflowed) while a
+    // pushed a dossier.
+    a.receive(1, "Lý Thị Ngọc");
+    sync(&mut a, &mut hub);
+    b_session.on_lagged();
+    let mut polls = 0;
+    while b_session.poll_catchup(&mut hub).unwrap() {
+        polls += 1;
+        assert!(polls < 10, "the catch-up after a lag never ends");
+    }
+    while let Some(f) = b_session.poll_transmit() {
+        b.engine.handle_frame(&f, &mut b.replica).unwrap();
+    }
+    assert_eq!(b.heads(), a.heads());
+
+    // Live again: the next commit is forwarded without polling.
+    let second = a.receive(2, "Lý Văn Phúc");
+    let mut sessions = vec![(1, b_session)];
+    pump(&mut a, &mut hub, &mut sessions, 0, None);
+    let (_, mut b_session) = sessions.pop().unwrap();
+    while let Some(f) = b_session.poll_transmit() {
+        b.engine.handle_frame(&f, &mut b.replica).unwrap();
+    }
+    assert!(
+        b.replica.meta(&second).is_some(),
+        "live changes stopped after the lag"
+    );
+}
