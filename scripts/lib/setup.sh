@@ -25,3 +25,11 @@ ensure_wasm_target() {
     rustup target add wasm32-unknown-unknown
   fi
 }
+
+# cargo-fuzz, built from crates.io (scripts/fuzz runs it on stable Rust).
+ensure_cargo_fuzz() {
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "==> installing cargo-fuzz"
+    cargo install --locked cargo-fuzz
+  fi
+}

@@ -14,29 +14,74 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-/// The `motcua` binary, built once per test process.
+/// The `motcua` binary: `MOTCUA_BIN`, or built next to the test
+/// executable (once per test process; a no-op when it is up to date).
 pub fn motcua_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Ok(path) = std::env::var("MOTCUA_BIN") {
-            return PathBuf::from(path);
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BIN.get_or_init(|| locate_or_build().map_err(|e| format!("{e:#}"))) {
+        Ok(path) => path.clone(),
+        Err(e) => panic!("cannot build motcua: {e}"),
+    }
+}
+
+fn locate_or_build() -> anyhow::Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("MOTCUA_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
+    // target/<profile>/deps/<test exe> → target/<profile>/motcua
+    let exe = std::env::current_exe().context("locating the test executable")?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the test executable is not under target/<profile>/deps")?;
+    let bin = profile_dir.join(format!("motcua{}", std::env::consts::EXE_SUFFIX));
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    // Always ask cargo: it does nothing when the binary is up to date, and
+    // it keeps a test from running an old hub after the sources changed.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the tests crate has no parent directory")?;
+    let mut build = Command::new(cargo);
+    build
+        .current_dir(workspace)
+        .args(["build", "--quiet", "-p", "server", "--bin", "motcua"])
+        .env("CARGO_TARGET_DIR", target_dir(profile_dir));
+    // Variables cargo set for this test process would look like a changed
+    // environment to the build and rebuild the hub's dependencies.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+            || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&&*name)
+        {
+            build.env_remove(&*name);
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("tests/ sits in the workspace")
-            .to_path_buf();
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--quiet", "-p", "server", "--bin", "motcua"])
-            .current_dir(&root)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building motcua failed");
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| root.join("target"));
-        target.join("debug").join("motcua")
-    })
-    .clone()
+    }
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().context("running cargo build for motcua")?;
+    if !status.success() {
+        bail!("cargo build -p server --bin motcua failed ({status})");
+    }
+    if !bin.exists() {
+        bail!("{} is missing after building it", bin.display());
+    }
+    Ok(bin)
+}
+
+/// `target/<profile>` → `target` (or the host-triple directory's parent).
+fn target_dir(profile_dir: &Path) -> PathBuf {
+    profile_dir
+        .parent()
+        .map_or_else(|| profile_dir.to_path_buf(), Path::to_path_buf)
 }
 
 /// Runs `motcua` with arguments; fails with its stderr when it fails.
@@ -107,6 +152,8 @@ pub struct HubOptions {
     pub tls_self_signed: bool,
     /// Address to listen on (default 127.0.0.1 on a free port).
     pub listen: Option<String>,
+    /// A command the hub runs under, e.g. `["ip", "netns", "exec", "ns1"]`.
+    pub wrapper: Vec<String>,
     /// Extra `motcua serve` arguments.
     pub args: Vec<String>,
 }
@@ -138,10 +185,10 @@ impl HubProcess {
 
     fn spawn(&mut self) -> anyhow::Result<()> {
         // A restart keeps its port so devices' saved addresses stay valid.
-        let listen = match (&self.options.listen, self.port) {
-            (_, Some(port)) => format!("127.0.0.1:{port}"),
-            (Some(listen), None) => listen.clone(),
-            (None, None) => "127.0.0.1:0".to_string(),
+        let host = self.options.listen.as_deref().and_then(|l| l.rsplit_once(':')).map_or("127.0.0.1", |(h, _)| h).to_string();
+        let listen = match self.port {
+            Some(port) => format!("{host}:{port}"),
+            None => format!("{host}:0"),
         };
         let data = self.data.path().to_string_lossy().to_string();
         let mut args = vec!["serve", "--data", &data, "--listen", &listen];
@@ -153,7 +200,16 @@ impl HubProcess {
         }
         let extra: Vec<&str> = self.options.args.iter().map(String::as_str).collect();
         args.extend(extra);
-        let mut child = Command::new(motcua_bin())
+        let bin = motcua_bin().to_string_lossy().to_string();
+        let mut command = match self.options.wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(&bin);
+                c
+            }
+            None => Command::new(&bin),
+        };
+        let mut child = command
             .args(&args)
             .env("MOTCUA_LOG", "warn")
             .stdout(Stdio::piped())
@@ -188,6 +244,30 @@ impl HubProcess {
         Ok(())
     }
 
+    /// The address the hub listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        let authority = self.url.split("://").nth(1).unwrap_or_default();
+        authority.parse().expect("the hub prints host:port")
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// The demo devices printed at start: (unit, token).
+    pub fn device_tokens(&self) -> Vec<(String, String)> {
+        self.banner
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.split_whitespace();
+                match (parts.next(), parts.next()) {
+                    (Some(u), Some(t)) if t.starts_with("mcd_") => Some((u.to_string(), t.to_string())),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
     /// SIGKILL: no chance to flush or shut down cleanly.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -210,18 +290,9 @@ impl HubProcess {
         self.data.path().join("tls").join("cert.pem")
     }
 
-    /// Demo device tokens by unit, in the order printed.
+    /// Demo device tokens of one unit, in the order printed.
     pub fn demo_tokens(&self, unit: &str) -> Vec<String> {
-        self.banner
-            .lines()
-            .filter_map(|l| {
-                let mut parts = l.split_whitespace();
-                match (parts.next(), parts.next()) {
-                    (Some(u), Some(t)) if u == unit && t.starts_with("mcd_") => Some(t.to_string()),
-                    _ => None,
-                }
-            })
-            .collect()
+        self.device_tokens().into_iter().filter(|(u, _)| u == unit).map(|(_, t)| t).collect()
     }
 
     /// `motcua admin … --data <this hub>` and its JSON output.
@@ -511,4 +582,10 @@ impl Device {
             .map(|(id, d)| (id.clone(), d["heads"].clone()))
             .collect())
     }
+}
+
+/// A setting from a device's own database (token, actor, device_id, …).
+pub fn device_setting(device: &Device, key: &str) -> anyhow::Result<String> {
+    let conn = rusqlite::Connection::open(Path::new(&device.data()).join("device.sqlite"))?;
+    Ok(conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))?)
 }

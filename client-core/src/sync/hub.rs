@@ -444,7 +444,12 @@ impl HubSession {
     pub fn on_lagged(&mut self) {
         if self.phase == Phase::Live {
             self.phase = Phase::CatchingUp;
-            self.live_seen = u64::MAX;
+            // The missed commits were durable before they were announced, so
+            // the next read from the store has them; only commits announced
+            // from now on may need another read. (Marking "seen" as the
+            // largest sequence number kept the session catching up forever,
+            // reading the store in a loop and forwarding nothing live.)
+            self.live_seen = self.sent_upto;
         }
     }
 }

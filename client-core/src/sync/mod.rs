@@ -7,6 +7,8 @@
 //! - [`device`]: the device side of a connection (sans-IO).
 //! - [`hub`]: the hub side of a connection (sans-IO) and what it needs from
 //!   the hub's storage, including the checks a push must pass.
+//! - `testing` (feature `testing`): a hub store in memory for tests and
+//!   fuzzing.
 //!
 //! Both sides are state machines: bytes and events in, bytes and effects
 //! out, no sockets, no clocks, no threads. The server drives them with tokio,
@@ -17,6 +19,8 @@ pub mod hub;
 pub mod protocol;
 pub mod reconcile;
 pub mod replica;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 #[cfg(test)]
 mod tests;

@@ -510,7 +510,9 @@ impl Message {
                 token: r.str()?,
                 since: r.checkpoint()?,
                 actors: {
-                    let n = r.count(17)?;
+                    // Each actor takes at least two bytes (a length and one
+                    // byte); a larger bound refused hellos with short actors.
+                    let n = r.count(2)?;
                     let mut actors = Vec::with_capacity(n);
                     for _ in 0..n {
                         let actor = r.bytes()?;
@@ -1021,6 +1023,22 @@ mod tests {
             Message::decode(&huge).unwrap_err(),
             DecodeError::TooLarge { .. }
         ));
+    }
+
+    #[test]
+    fn a_hello_with_a_short_actor_round_trips() {
+        // Found by fuzzing: a 12-byte actor and empty texts leave fewer than
+        // 17 bytes per actor, which the decoder used to refuse.
+        let hello = Message::Hello(Hello {
+            token: String::new(),
+            since: Some(Checkpoint {
+                hub: HubId([235; 16]),
+                seq: 16_999_940_616_948_018_155,
+            }),
+            actors: vec![vec![235; 12]],
+            agent: String::new(),
+        });
+        assert_eq!(Message::decode(&hello.encode()), Ok(hello));
     }
 
     proptest! {

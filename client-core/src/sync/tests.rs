@@ -1,19 +1,16 @@
-//! The device and hub engines talking to each other in memory: a hub store
-//! kept in maps, devices on [`MemoryStorage`], and a pump that carries frames
-//! and can cut the connection anywhere.
+//! The device and hub engines talking to each other in memory: the
+//! [`MemoryHub`] store, devices on [`MemoryStorage`], and a pump that carries
+//! frames and can cut the connection anywhere.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
+use automerge::{ActorId, ChangeHash};
 
 use super::device::{DeviceConfig, DeviceEvent, DeviceSync};
-use super::hub::{
-    ChangesPage, Committed, DeviceIdentity, HubSession, HubStore, admit, not_found_message,
-};
+use super::hub::HubSession;
 use super::protocol::*;
-use super::reconcile::Item;
 use super::replica::{DeviceReplica, MemoryStorage, SyncReplica};
+use super::testing::MemoryHub;
 use crate::deadline::{PauseRule, ProcessingTime};
 use crate::dossier::*;
 use crate::ids::{DocId, DossierCode, IdNumber, UnitCode};
@@ -23,200 +20,6 @@ const T0: i64 = 1_795_831_200_000; // 2026-11-28T08:00:00+07:00
 
 fn unit(code: &str) -> UnitCode {
     UnitCode::parse(code).unwrap()
-}
-
-struct StoredDoc {
-    doc: Automerge,
-    unit: UnitCode,
-    last_seq: u64,
-}
-
-/// A hub store in memory, with the same admission rules as the real one.
-#[derive(Default)]
-struct MemoryHub {
-    hub: [u8; 16],
-    seq: u64,
-    docs: BTreeMap<DocId, StoredDoc>,
-    log: Vec<Committed>,
-    devices: BTreeMap<String, DeviceIdentity>,
-    quarantine: Vec<(DocId, Refusal)>,
-}
-
-impl MemoryHub {
-    fn new() -> Self {
-        Self {
-            hub: [42; 16],
-            ..Self::default()
-        }
-    }
-
-    fn enrol(&mut self, token: &str, unit_code: &str, actor: &ActorId) {
-        self.devices.insert(
-            token.to_string(),
-            DeviceIdentity {
-                device_id: format!("dev-{token}"),
-                unit: unit(unit_code),
-                scope: BTreeSet::from([unit(unit_code)]),
-                actors: BTreeSet::from([actor.clone()]),
-                code_slots: vec![0],
-            },
-        );
-    }
-}
-
-impl HubStore for MemoryHub {
-    type Error = String;
-
-    fn hub_id(&self) -> HubId {
-        HubId(self.hub)
-    }
-
-    fn authenticate(
-        &mut self,
-        hello: &Hello,
-    ) -> Result<Result<DeviceIdentity, ErrorMessage>, String> {
-        Ok(self.devices.get(&hello.token).cloned().ok_or(ErrorMessage {
-            code: ErrorCode::Unauthorized,
-            message: "unknown device token".into(),
-            fatal: true,
-        }))
-    }
-
-    fn changes_since(
-        &mut self,
-        device: &DeviceIdentity,
-        since: u64,
-        max_bytes: usize,
-    ) -> Result<ChangesPage, String> {
-        let mut order: Vec<(&DocId, &StoredDoc)> = self
-            .docs
-            .iter()
-            .filter(|(_, d)| d.last_seq > since && device.may_see(&d.unit))
-            .collect();
-        order.sort_by_key(|(_, d)| d.last_seq);
-        let mut docs = Vec::new();
-        let mut size = 0;
-        let mut upto = self.seq;
-        let mut done = true;
-        for (i, (id, stored)) in order.iter().enumerate() {
-            let bytes: Vec<u8> = self
-                .log
-                .iter()
-                .filter(|c| c.doc == **id && c.seq > since && c.origin != device.device_id)
-                .flat_map(|c| c.bytes.iter().copied())
-                .collect();
-            if !bytes.is_empty() {
-                size += bytes.len();
-                docs.push(DocChanges { doc: **id, bytes });
-            }
-            if size >= max_bytes && i + 1 < order.len() {
-                upto = stored.last_seq;
-                done = false;
-                break;
-            }
-        }
-        Ok(ChangesPage { docs, upto, done })
-    }
-
-    fn commit_push(
-        &mut self,
-        device: &DeviceIdentity,
-        push: Push,
-    ) -> Result<(Vec<DocResult>, Vec<Committed>), String> {
-        let mut results = Vec::new();
-        let mut committed = Vec::new();
-        for change in push.docs {
-            let existing = self
-                .docs
-                .get(&change.doc)
-                .filter(|d| device.may_see(&d.unit))
-                .map(|d| &d.doc);
-            let outcome = match admit(existing, &change.bytes, device) {
-                Err((reason, message)) => {
-                    self.quarantine.push((change.doc, reason));
-                    DocOutcome::Refused { reason, message }
-                }
-                Ok(_) if existing.is_none() && self.docs.contains_key(&change.doc) => {
-                    self.quarantine.push((change.doc, Refusal::NotFound));
-                    DocOutcome::Refused {
-                        reason: Refusal::NotFound,
-                        message: not_found_message(),
-                    }
-                }
-                Ok(admitted) => {
-                    if admitted.is_new_information() {
-                        self.seq += 1;
-                        let c = Committed {
-                            seq: self.seq,
-                            doc: change.doc,
-                            unit: Some(admitted.dossier.unit.clone()),
-                            origin: device.device_id.clone(),
-                            bytes: Arc::from(admitted.new_changes.clone()),
-                        };
-                        self.log.push(c.clone());
-                        committed.push(c);
-                        self.docs.insert(
-                            change.doc,
-                            StoredDoc {
-                                doc: admitted.doc.clone(),
-                                unit: admitted.dossier.unit.clone(),
-                                last_seq: self.seq,
-                            },
-                        );
-                    }
-                    DocOutcome::Accepted {
-                        heads: admitted.doc.get_heads(),
-                    }
-                }
-            };
-            results.push(DocResult {
-                doc: change.doc,
-                outcome,
-            });
-        }
-        Ok((results, committed))
-    }
-
-    fn items(&mut self, device: &DeviceIdentity) -> Result<Vec<Item>, String> {
-        Ok(self
-            .docs
-            .iter()
-            .filter(|(_, d)| device.may_see(&d.unit))
-            .map(|(id, d)| (*id, HeadsDigest::of(&d.doc.get_heads())))
-            .collect())
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn repair(
-        &mut self,
-        device: &DeviceIdentity,
-        docs: &[(DocId, Vec<ChangeHash>)],
-    ) -> Result<(Vec<DocChanges>, Vec<(DocId, Vec<ChangeHash>)>), String> {
-        let mut changes = Vec::new();
-        let mut heads = Vec::new();
-        for (id, device_heads) in docs {
-            match self.docs.get(id).filter(|d| device.may_see(&d.unit)) {
-                Some(stored) => {
-                    let known: Vec<ChangeHash> = device_heads
-                        .iter()
-                        .copied()
-                        .filter(|h| stored.doc.get_change_by_hash(h).is_some())
-                        .collect();
-                    let bytes = stored.doc.save_after(&known);
-                    if !bytes.is_empty() {
-                        changes.push(DocChanges { doc: *id, bytes });
-                    }
-                    heads.push((*id, stored.doc.get_heads()));
-                }
-                None => heads.push((*id, Vec::new())),
-            }
-        }
-        Ok((changes, heads))
-    }
-
-    fn now(&self) -> i64 {
-        T0
-    }
 }
 
 struct Device {
@@ -230,7 +33,7 @@ struct Device {
 impl Device {
     fn new(token: &str, unit_code: &str, actor_byte: u8, hub: &mut MemoryHub) -> Self {
         let actor = ActorId::from(vec![actor_byte; 16]);
-        hub.enrol(token, unit_code, &actor);
+        hub.enrol(token, unit(unit_code), &actor);
         Self {
             replica: DeviceReplica::open(MemoryStorage::new(), actor.clone()).unwrap(),
             engine: DeviceSync::new(DeviceConfig {
@@ -636,4 +439,46 @@ fn a_wrong_token_is_refused_with_a_clear_error() {
             .any(|e| matches!(e, DeviceEvent::HubError(m) if m.code == ErrorCode::Unauthorized))
     );
     assert!(!a.engine.is_connected());
+}
+
+#[test]
+fn a_session_whose_live_feed_lagged_catches_up_and_goes_live_again() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26734", 2, &mut hub);
+    let mut b_session = HubSession::new();
+    b.engine.start(&mut b.replica).unwrap();
+    while let Some(f) = b.engine.poll_transmit() {
+        b_session.handle_frame(&f, &mut hub).unwrap();
+    }
+    while b_session.poll_catchup(&mut hub).unwrap() {}
+    assert!(!b_session.is_catching_up());
+
+    // b's connection missed live commits (its feed overflowed) while a
+    // pushed a dossier.
+    a.receive(1, "Lý Thị Ngọc");
+    sync(&mut a, &mut hub);
+    b_session.on_lagged();
+    let mut polls = 0;
+    while b_session.poll_catchup(&mut hub).unwrap() {
+        polls += 1;
+        assert!(polls < 10, "the catch-up after a lag never ends");
+    }
+    while let Some(f) = b_session.poll_transmit() {
+        b.engine.handle_frame(&f, &mut b.replica).unwrap();
+    }
+    assert_eq!(b.heads(), a.heads());
+
+    // Live again: the next commit is forwarded without polling.
+    let second = a.receive(2, "Lý Văn Phúc");
+    let mut sessions = vec![(1, b_session)];
+    pump(&mut a, &mut hub, &mut sessions, 0, None);
+    let (_, mut b_session) = sessions.pop().unwrap();
+    while let Some(f) = b_session.poll_transmit() {
+        b.engine.handle_frame(&f, &mut b.replica).unwrap();
+    }
+    assert!(
+        b.replica.meta(&second).is_some(),
+        "live changes stopped after the lag"
+    );
 }
