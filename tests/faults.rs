@@ -8,7 +8,10 @@ use motcua_tests::{Device, HubOptions, HubProcess};
 
 #[test]
 fn a_device_syncs_through_a_slow_stalling_link_and_resumes_after_a_cut() -> anyhow::Result<()> {
-    let hub = HubProcess::start(HubOptions { demo: true, ..HubOptions::default() })?;
+    let hub = HubProcess::start(HubOptions {
+        demo: true,
+        ..HubOptions::default()
+    })?;
     let tokens = hub.demo_tokens("X0101");
     let proxy = Proxy::start(hub.addr())?;
     proxy.set(Faults {
@@ -27,7 +30,10 @@ fn a_device_syncs_through_a_slow_stalling_link_and_resumes_after_a_cut() -> anyh
     // The link dies 2000 bytes into the hub's answer: inside the catch-up.
     proxy.set_direction(Direction::ToClient, Faults::cut_at_byte(2000));
     let second = Device::new();
-    assert!(second.sync_with(&proxy.url(), &tokens[1], None).is_err(), "a sync cut mid-way cannot succeed");
+    assert!(
+        second.sync_with(&proxy.url(), &tokens[1], None).is_err(),
+        "a sync cut mid-way cannot succeed"
+    );
     assert_eq!(proxy.stats().to_client.cuts, 1);
     proxy.heal();
     let resumed = second.sync_with(&proxy.url(), &tokens[1], None)?;
@@ -38,7 +44,10 @@ fn a_device_syncs_through_a_slow_stalling_link_and_resumes_after_a_cut() -> anyh
 
 #[test]
 fn a_push_cut_at_many_byte_offsets_is_never_lost_or_doubled() -> anyhow::Result<()> {
-    let hub = HubProcess::start(HubOptions { demo: true, ..HubOptions::default() })?;
+    let hub = HubProcess::start(HubOptions {
+        demo: true,
+        ..HubOptions::default()
+    })?;
     let proxy = Proxy::with_seed(hub.addr(), 7)?;
     let device = hub.enrol_device("X0101")?;
     device.sync()?;
@@ -57,10 +66,50 @@ fn a_push_cut_at_many_byte_offsets_is_never_lost_or_doubled() -> anyhow::Result<
     assert_eq!(report["pending"], 0, "{report}");
     let other = hub.enrol_device("X0101")?;
     other.sync()?;
-    let mut got: Vec<String> = other.list()?.iter().filter_map(|d| d["code"].as_str().map(str::to_owned)).collect();
+    let mut got: Vec<String> = other
+        .list()?
+        .iter()
+        .filter_map(|d| d["code"].as_str().map(str::to_owned))
+        .collect();
     got.sort();
     codes.sort();
     assert_eq!(got, codes);
-    assert!(hub.admin(&["verify"])?["problems"].as_array().is_some_and(|p| p.is_empty()));
+    assert!(
+        hub.admin(&["verify"])?["problems"]
+            .as_array()
+            .is_some_and(|p| p.is_empty())
+    );
+    Ok(())
+}
+
+#[test]
+fn duplicated_messages_in_both_directions_change_nothing() -> anyhow::Result<()> {
+    let hub = HubProcess::start(HubOptions {
+        demo: true,
+        ..HubOptions::default()
+    })?;
+    let proxy = Proxy::with_seed(hub.addr(), 11)?;
+    let a = hub.enrol_device("X0101")?;
+    let b = hub.enrol_device("X0101")?;
+    let token_a = motcua_tests::hub::device_setting(&a, "token")?;
+    let token_b = motcua_tests::hub::device_setting(&b, "token")?;
+    proxy.set(Faults {
+        duplicate: 0.5,
+        ..Faults::default()
+    });
+    a.sync_with(&proxy.url(), &token_a, None)?;
+    let code = a.receive("1.004873", "Mạc Thị Ngân")?;
+    a.stage(&code, "processing")?;
+    let report = a.sync_with(&proxy.url(), &token_a, None)?;
+    assert_eq!(
+        (report["pending"].as_u64(), report["in_sync"].as_bool()),
+        (Some(0), Some(true)),
+        "{report}"
+    );
+    let report = b.sync_with(&proxy.url(), &token_b, None)?;
+    assert_eq!(report["in_sync"], true, "{report}");
+    assert!(proxy.stats().to_client.duplicated + proxy.stats().to_server.duplicated > 0);
+    assert_eq!(a.heads(Some("X0101"))?, b.heads(Some("X0101"))?);
+    assert_eq!(b.show(&code)?["progress"]["current"], "processing");
     Ok(())
 }

@@ -8,9 +8,14 @@ use motcua_tests::netem::{LinkShape, Side, link_or_skip};
 use motcua_tests::{HubOptions, HubProcess};
 
 fn sync_report(output: std::process::Output) -> serde_json::Value {
-    assert!(output.status.success(), "motcua sync failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "motcua sync failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("not a sync report ({e}): {stdout}"))
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("not a sync report ({e}): {stdout}"))
 }
 
 #[test]
@@ -32,7 +37,14 @@ fn a_device_syncs_with_its_hub_over_a_slow_lossy_link() {
     assert!(tokens.len() >= 2, "two demo devices of one unit");
     let bin = motcua_bin();
     let sync = |side: Side, token: &str, dir: &std::path::Path| {
-        sync_report(link.command(side, &bin).args(["sync", "--server", &hub.url, "--token", token]).arg("--data").arg(dir).output().unwrap())
+        sync_report(
+            link.command(side, &bin)
+                .args(["sync", "--server", &hub.url, "--token", token])
+                .arg("--data")
+                .arg(dir)
+                .output()
+                .unwrap(),
+        )
     };
     // The reference: a device of the same unit on the hub's own side.
     let near = tempfile::tempdir().unwrap();
@@ -43,5 +55,8 @@ fn a_device_syncs_with_its_hub_over_a_slow_lossy_link() {
     let documents = report["documents"].as_u64().unwrap_or(0);
     assert!(documents > 0, "the device received nothing: {report}");
     assert_eq!(report["received"], documents, "{report}");
-    assert_eq!(report["documents"], reference["documents"], "{report} vs {reference}");
+    assert_eq!(
+        report["documents"], reference["documents"],
+        "{report} vs {reference}"
+    );
 }

@@ -185,7 +185,13 @@ impl HubProcess {
 
     fn spawn(&mut self) -> anyhow::Result<()> {
         // A restart keeps its port so devices' saved addresses stay valid.
-        let host = self.options.listen.as_deref().and_then(|l| l.rsplit_once(':')).map_or("127.0.0.1", |(h, _)| h).to_string();
+        let host = self
+            .options
+            .listen
+            .as_deref()
+            .and_then(|l| l.rsplit_once(':'))
+            .map_or("127.0.0.1", |(h, _)| h)
+            .to_string();
         let listen = match self.port {
             Some(port) => format!("{host}:{port}"),
             None => format!("{host}:0"),
@@ -251,7 +257,9 @@ impl HubProcess {
     }
 
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// The demo devices printed at start: (unit, token).
@@ -261,7 +269,9 @@ impl HubProcess {
             .filter_map(|l| {
                 let mut parts = l.split_whitespace();
                 match (parts.next(), parts.next()) {
-                    (Some(u), Some(t)) if t.starts_with("mcd_") => Some((u.to_string(), t.to_string())),
+                    (Some(u), Some(t)) if t.starts_with("mcd_") => {
+                        Some((u.to_string(), t.to_string()))
+                    }
                     _ => None,
                 }
             })
@@ -292,7 +302,11 @@ impl HubProcess {
 
     /// Demo device tokens of one unit, in the order printed.
     pub fn demo_tokens(&self, unit: &str) -> Vec<String> {
-        self.device_tokens().into_iter().filter(|(u, _)| u == unit).map(|(_, t)| t).collect()
+        self.device_tokens()
+            .into_iter()
+            .filter(|(u, _)| u == unit)
+            .map(|(_, t)| t)
+            .collect()
     }
 
     /// `motcua admin … --data <this hub>` and its JSON output.
@@ -587,5 +601,9 @@ impl Device {
 /// A setting from a device's own database (token, actor, device_id, …).
 pub fn device_setting(device: &Device, key: &str) -> anyhow::Result<String> {
     let conn = rusqlite::Connection::open(Path::new(&device.data()).join("device.sqlite"))?;
-    Ok(conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))?)
+    Ok(
+        conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })?,
+    )
 }

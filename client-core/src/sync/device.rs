@@ -198,10 +198,13 @@ impl DeviceSync {
             }
             Message::Ack(ack) if self.welcome.is_some() => {
                 // An acknowledgement that arrives twice (a duplicating link)
-                // is applied twice, which changes nothing.
-                self.in_flight.remove(&ack.batch);
+                // was applied the first time; results for documents that
+                // were not in the batch are not believed.
+                let Some(batch) = self.in_flight.remove(&ack.batch) else {
+                    return Ok(());
+                };
                 let mut accepted = Vec::new();
-                for result in ack.results {
+                for result in ack.results.into_iter().filter(|r| batch.contains(&r.doc)) {
                     match result.outcome {
                         DocOutcome::Accepted { heads } => {
                             replica
@@ -240,6 +243,10 @@ impl DeviceSync {
                 let Phase::Reconciling(reconciler) = &mut self.phase else {
                     unreachable!()
                 };
+                if ranges.round < reconciler.round() {
+                    // A duplicate of an answer already acted on.
+                    return Ok(());
+                }
                 match reconciler.on_reply(&ranges)? {
                     Step::Continue(next) => self.send(Message::Reconcile(next)),
                     Step::Done(differences) if differences.is_empty() => {
@@ -272,6 +279,9 @@ impl DeviceSync {
                 self.events.push_back(DeviceEvent::InSync { repaired });
                 self.push_pending(replica)?;
             }
+            // Late duplicates of answers already acted on.
+            Message::Welcome(_) | Message::Ranges(_) | Message::RepairHeads(_)
+                if self.welcome.is_some() => {}
             message => {
                 return Err(SyncError::Protocol(format!(
                     "unexpected '{}' while {}",

@@ -253,6 +253,15 @@ impl HubSession {
         };
         match (message, self.phase) {
             (Message::Hello(hello), Phase::AwaitingHello) => self.on_hello(hello, store)?,
+            // A duplicated hello on an authenticated connection changes nothing.
+            (Message::Hello(hello), Phase::CatchingUp | Phase::Live)
+                if self.device.is_some()
+                    && store
+                        .authenticate(&hello)
+                        .map_err(HubSessionError::Store)?
+                        .ok()
+                        .as_ref()
+                        == self.device.as_ref() => {}
             (Message::Push(push), Phase::CatchingUp | Phase::Live) => self.on_push(push, store)?,
             (Message::Reconcile(request), Phase::CatchingUp | Phase::Live) => {
                 let Some(device) = &self.device else {
