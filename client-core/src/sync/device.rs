@@ -387,6 +387,13 @@ impl DeviceSync {
         matches!(self.phase, Phase::Live) && self.in_flight.is_empty()
     }
 
+    /// Waiting for the hub to answer (a welcome, the end of a catch-up, an
+    /// acknowledgement, a reconciliation round). A driver that hears nothing
+    /// for too long while waiting should reconnect: the answer was lost.
+    pub fn is_waiting(&self) -> bool {
+        !matches!(self.phase, Phase::Idle | Phase::Live) || !self.in_flight.is_empty()
+    }
+
     pub fn is_connected(&self) -> bool {
         !matches!(self.phase, Phase::Idle)
     }

@@ -76,6 +76,10 @@ pub struct SyncArgs {
     /// Trust this PEM certificate (the hub's self-signed one).
     #[arg(long)]
     ca_cert: Option<PathBuf>,
+    /// Seconds to wait for an expected answer before starting the
+    /// connection again.
+    #[arg(long, default_value_t = client::STALL_AFTER.as_secs())]
+    stall_after: u64,
 }
 
 pub fn sync(args: SyncArgs) -> anyhow::Result<()> {
@@ -105,7 +109,8 @@ pub fn sync(args: SyncArgs) -> anyhow::Result<()> {
     if device.setting(keys::SERVER)?.is_none() {
         device.set_setting(keys::SERVER, &server)?;
     }
-    let endpoint = Endpoint::parse(&server, ca_cert.as_deref())?;
+    let mut endpoint = Endpoint::parse(&server, ca_cert.as_deref())?;
+    endpoint.stall_after = std::time::Duration::from_secs(args.stall_after.max(1));
     let runtime = tokio::runtime::Runtime::new()?;
     if args.watch {
         runtime.block_on(client::watch(&mut device, &endpoint, &token))

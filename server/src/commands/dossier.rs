@@ -371,12 +371,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .with(|r| r.doc(&id))?
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let dossier = doc.read()?;
+            let progress = dossier.progress();
+            // What may be recorded next, for whoever drives the CLI.
+            let next: Vec<&str> = progress
+                .current
+                .map(|s| s.next_stages().iter().map(|n| n.as_str()).collect())
+                .unwrap_or_default();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
                     "doc_id": id.to_string(),
                     "dossier": dossier,
-                    "progress": dossier.progress(),
+                    "progress": progress,
+                    "next_stages": next,
                     "conflicts": doc.conflicts(),
                 }))?
             );

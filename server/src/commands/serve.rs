@@ -49,6 +49,10 @@ pub struct Args {
     /// start.
     #[arg(long, requires = "uplink")]
     uplink_code: Option<String>,
+    /// Seconds to wait for an expected answer from the parent before
+    /// starting the connection again.
+    #[arg(long, default_value_t = server::device::client::STALL_AFTER.as_secs())]
+    uplink_stall_after: u64,
     /// Longest wait, in seconds, between attempts to reach the parent.
     #[arg(long, default_value_t = 60)]
     uplink_retry_max: u64,
@@ -70,7 +74,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "--demo seeds a top hub; a hub with --uplink receives its configuration from the parent"
                 );
             }
-            let endpoint = Endpoint::parse(url, args.uplink_ca_cert.as_deref())?;
+            let mut endpoint = Endpoint::parse(url, args.uplink_ca_cert.as_deref())?;
+            endpoint.stall_after = std::time::Duration::from_secs(args.uplink_stall_after.max(1));
             let token = uplink_token(
                 &store,
                 url,

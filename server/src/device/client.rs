@@ -27,7 +27,13 @@ pub struct Endpoint {
     /// A PEM certificate to trust (the hub's self-signed one); without it,
     /// the system's trusted roots.
     pub ca_cert: Option<std::path::PathBuf>,
+    /// How long to wait for an expected answer before giving up on the
+    /// connection and starting again (answers lost on a broken link).
+    pub stall_after: Duration,
 }
+
+/// Long enough for a full frame over a 256 kbit/s link.
+pub const STALL_AFTER: Duration = Duration::from_secs(60);
 
 impl Endpoint {
     /// Accepts `http(s)://host:port` or `ws(s)://host:port[/sync]`.
@@ -47,6 +53,7 @@ impl Endpoint {
         Ok(Endpoint {
             url,
             ca_cert: ca_cert.map(Path::to_path_buf),
+            stall_after: STALL_AFTER,
         })
     }
 }
@@ -277,6 +284,7 @@ async fn session(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut last_heard = std::time::Instant::now();
+    let mut last_frame = std::time::Instant::now();
     let mut last_ping = std::time::Instant::now();
     let outcome = loop {
         if let Err(e) = send_all(&mut socket, &mut engine).await {
@@ -290,7 +298,7 @@ async fn session(
             if stay {
                 Ok(socket.next().await)
             } else {
-                tokio::time::timeout(Duration::from_secs(60), socket.next()).await
+                tokio::time::timeout(endpoint.stall_after, socket.next()).await
             }
         };
         tokio::select! {
@@ -298,6 +306,9 @@ async fn session(
                 Err(_) => break Err(anyhow::anyhow!("the hub stopped answering")),
                 Ok(incoming) => {
                     last_heard = std::time::Instant::now();
+                    if matches!(incoming, Some(Ok(WsMessage::Binary(_)))) {
+                        last_frame = last_heard;
+                    }
                     if let Err(e) = on_incoming(device, &mut engine, incoming).await {
                         break Err(e);
                     }
@@ -312,6 +323,10 @@ async fn session(
                 // ping it, and give up on it if nothing comes back.
                 if last_heard.elapsed() > LINK_DEAD_AFTER {
                     break Err(anyhow::anyhow!("the hub stopped answering"));
+                }
+                // Pongs prove the link is up, not that an answer is coming.
+                if engine.is_waiting() && last_frame.elapsed() > endpoint.stall_after {
+                    break Err(anyhow::anyhow!("an answer from the hub was lost; reconnecting"));
                 }
                 if last_ping.elapsed() > PING_EVERY {
                     last_ping = std::time::Instant::now();

@@ -82,6 +82,7 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
     let mut local = hub.commits.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_heard = Instant::now();
+    let mut last_frame = Instant::now();
     let mut last_ping = Instant::now();
     let mut local_changes = false;
     loop {
@@ -119,6 +120,9 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
         tokio::select! {
             incoming = socket.next() => {
                 last_heard = Instant::now();
+                if matches!(incoming, Some(Ok(WsMessage::Binary(_)))) {
+                    last_frame = last_heard;
+                }
                 match incoming {
                     None => anyhow::bail!("the parent hub closed the connection"),
                     Some(Err(e)) => return Err(e.into()),
@@ -146,6 +150,10 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
             _ = tick.tick() => {
                 if last_heard.elapsed() > LINK_DEAD_AFTER {
                     anyhow::bail!("the parent hub stopped answering");
+                }
+                // Pongs prove the link is up, not that an answer is coming.
+                if engine.is_waiting() && last_frame.elapsed() > config.endpoint.stall_after {
+                    anyhow::bail!("an answer from the parent hub was lost");
                 }
                 if last_ping.elapsed() > PING_EVERY {
                     last_ping = Instant::now();
