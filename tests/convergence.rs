@@ -100,6 +100,9 @@ fn hub_below(parent: &HubProcess, unit: &str, seed: u64) -> anyhow::Result<(HubP
             "2".into(),
             "--uplink-stall-after".into(),
             "3".into(),
+            // Frames the proxy drops on a live uplink are found by this check.
+            "--uplink-verify-every".into(),
+            "5".into(),
         ],
         ..HubOptions::default()
     })?;

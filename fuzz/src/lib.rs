@@ -404,6 +404,7 @@ pub fn message(u: &mut Unstructured) -> Result<Message> {
             code_slots: list(u, 3, |u| u.arbitrary())?,
             resumed: u.arbitrary()?,
             hub_time: u.arbitrary()?,
+            hub_depth: u.int_in_range(0..=3)?,
         }),
         2 => Message::Push(Push {
             batch: u.int_in_range(0..=6)?,

@@ -171,6 +171,20 @@ impl DeviceSync {
         self.push_pending(replica)
     }
 
+    /// Checks again, on a live connection, that the device and the hub hold
+    /// the same heads for every document: one anti-entropy pass, a single
+    /// round trip when they agree. Drivers call it now and then, so that a
+    /// change a faulty link lost on a connection that stayed up is repaired
+    /// without waiting for a reconnect. Does nothing unless live with no
+    /// push in flight.
+    pub fn verify<R: SyncReplica>(&mut self, replica: &mut R) -> Result<(), SyncError<R::Error>> {
+        if matches!(self.phase, Phase::Live) && self.in_flight.is_empty() {
+            self.phase = Phase::AwaitingAcks;
+            self.maybe_reconcile(replica)?;
+        }
+        Ok(())
+    }
+
     pub fn handle_frame<R: SyncReplica>(
         &mut self,
         frame: &[u8],

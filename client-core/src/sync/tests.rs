@@ -358,6 +358,28 @@ fn another_communes_dossier_is_never_sent_and_cannot_be_written() {
     assert_eq!(refusals[0].0, Refusal::NotFound);
 }
 
+/// Carries frames both ways on an already open connection until it is quiet.
+fn exchange(device: &mut Device, session: &mut HubSession, hub: &mut MemoryHub) {
+    loop {
+        let mut progressed = false;
+        while let Some(f) = device.engine.poll_transmit() {
+            session.handle_frame(&f, hub).unwrap();
+            progressed = true;
+        }
+        while session.poll_catchup(hub).unwrap() {}
+        while let Some(f) = session.poll_transmit() {
+            device.engine.handle_frame(&f, &mut device.replica).unwrap();
+            progressed = true;
+        }
+        while let Some(e) = device.engine.poll_event() {
+            device.events.push(e);
+        }
+        if !progressed {
+            return;
+        }
+    }
+}
+
 #[test]
 fn live_changes_reach_the_other_connected_device_without_polling() {
     let mut hub = MemoryHub::new();
@@ -366,19 +388,7 @@ fn live_changes_reach_the_other_connected_device_without_polling() {
     let mut b_session = HubSession::new();
     // b connects and goes live.
     b.engine.start(&mut b.replica).unwrap();
-    while let Some(f) = b.engine.poll_transmit() {
-        b_session.handle_frame(&f, &mut hub).unwrap();
-    }
-    while b_session.poll_catchup(&mut hub).unwrap() {}
-    while let Some(f) = b_session.poll_transmit() {
-        b.engine.handle_frame(&f, &mut b.replica).unwrap();
-    }
-    while let Some(f) = b.engine.poll_transmit() {
-        b_session.handle_frame(&f, &mut hub).unwrap();
-    }
-    while let Some(f) = b_session.poll_transmit() {
-        b.engine.handle_frame(&f, &mut b.replica).unwrap();
-    }
+    exchange(&mut b, &mut b_session, &mut hub);
     assert!(b.engine.is_in_sync());
 
     let id = a.receive(1, "Bùi Văn Khánh");
@@ -393,6 +403,47 @@ fn live_changes_reach_the_other_connected_device_without_polling() {
     assert!(got, "the hub pushed nothing to the live device");
     assert_eq!(b.heads(), a.heads());
     assert!(b.replica.meta(&id).is_some());
+}
+
+#[test]
+fn a_live_change_the_link_lost_is_repaired_by_the_next_verification() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26734", 2, &mut hub);
+    let mut b_session = HubSession::new();
+    b.engine.start(&mut b.replica).unwrap();
+    exchange(&mut b, &mut b_session, &mut hub);
+    assert!(b.engine.is_in_sync());
+
+    // a records a dossier; the hub's live frame to b is lost on the way.
+    a.receive(1, "Lò Văn Páo");
+    let mut sessions = vec![(1, b_session)];
+    pump(&mut a, &mut hub, &mut sessions, 0, None);
+    let (_, mut b_session) = sessions.pop().unwrap();
+    assert!(b_session.poll_transmit().is_some(), "nothing was sent live");
+    assert!(b_session.poll_transmit().is_none());
+    assert_ne!(b.heads(), a.heads());
+    // The connection stayed up, so b still believes it is in sync ...
+    assert!(b.engine.is_in_sync());
+
+    // ... until the driver's periodic check, which finds and repairs it.
+    b.engine.verify(&mut b.replica).unwrap();
+    assert!(!b.engine.is_in_sync());
+    exchange(&mut b, &mut b_session, &mut hub);
+    assert!(b.engine.is_in_sync());
+    assert_eq!(b.heads(), a.heads());
+    assert!(
+        b.events
+            .iter()
+            .any(|e| matches!(e, DeviceEvent::InSync { repaired: 1 }))
+    );
+
+    // When nothing differs, a check is one request and one answer.
+    let sent = b.engine.stats().frames_sent;
+    b.engine.verify(&mut b.replica).unwrap();
+    exchange(&mut b, &mut b_session, &mut hub);
+    assert!(b.engine.is_in_sync());
+    assert_eq!(b.engine.stats().frames_sent, sent + 1);
 }
 
 #[test]

@@ -80,6 +80,10 @@ pub struct SyncArgs {
     /// connection again.
     #[arg(long, default_value_t = client::STALL_AFTER.as_secs())]
     stall_after: u64,
+    /// With --watch: seconds between checks that the device and the hub
+    /// still hold the same documents.
+    #[arg(long, default_value_t = client::VERIFY_EVERY.as_secs())]
+    verify_every: u64,
 }
 
 pub fn sync(args: SyncArgs) -> anyhow::Result<()> {
@@ -111,6 +115,7 @@ pub fn sync(args: SyncArgs) -> anyhow::Result<()> {
     }
     let mut endpoint = Endpoint::parse(&server, ca_cert.as_deref())?;
     endpoint.stall_after = std::time::Duration::from_secs(args.stall_after.max(1));
+    endpoint.verify_every = std::time::Duration::from_secs(args.verify_every.max(1));
     let runtime = tokio::runtime::Runtime::new()?;
     if args.watch {
         runtime.block_on(client::watch(&mut device, &endpoint, &token))

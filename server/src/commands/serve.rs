@@ -53,6 +53,10 @@ pub struct Args {
     /// starting the connection again.
     #[arg(long, default_value_t = server::device::client::STALL_AFTER.as_secs())]
     uplink_stall_after: u64,
+    /// Seconds between checks, on a connection that stays up, that this
+    /// hub and its parent hold the same documents.
+    #[arg(long, default_value_t = server::device::client::VERIFY_EVERY.as_secs())]
+    uplink_verify_every: u64,
     /// Longest wait, in seconds, between attempts to reach the parent.
     #[arg(long, default_value_t = 60)]
     uplink_retry_max: u64,
@@ -76,6 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             let mut endpoint = Endpoint::parse(url, args.uplink_ca_cert.as_deref())?;
             endpoint.stall_after = std::time::Duration::from_secs(args.uplink_stall_after.max(1));
+            endpoint.verify_every = std::time::Duration::from_secs(args.uplink_verify_every.max(1));
             let token = uplink_token(
                 &store,
                 url,

@@ -30,10 +30,17 @@ pub struct Endpoint {
     /// How long to wait for an expected answer before giving up on the
     /// connection and starting again (answers lost on a broken link).
     pub stall_after: Duration,
+    /// On a connection that stays up, how often to check again that both
+    /// ends hold the same heads (repairs what a faulty link lost).
+    pub verify_every: Duration,
 }
 
 /// Long enough for a full frame over a 256 kbit/s link.
 pub const STALL_AFTER: Duration = Duration::from_secs(60);
+
+/// An idle check costs one small round trip; a few minutes bounds how long a
+/// change lost on a live link stays missing.
+pub const VERIFY_EVERY: Duration = Duration::from_secs(120);
 
 impl Endpoint {
     /// Accepts `http(s)://host:port` or `ws(s)://host:port[/sync]`.
@@ -54,6 +61,7 @@ impl Endpoint {
             url,
             ca_cert: ca_cert.map(Path::to_path_buf),
             stall_after: STALL_AFTER,
+            verify_every: VERIFY_EVERY,
         })
     }
 }
@@ -286,6 +294,7 @@ async fn session(
     let mut last_heard = std::time::Instant::now();
     let mut last_frame = std::time::Instant::now();
     let mut last_ping = std::time::Instant::now();
+    let mut last_verify = std::time::Instant::now();
     let outcome = loop {
         if let Err(e) = send_all(&mut socket, &mut engine).await {
             break Err(e);
@@ -333,6 +342,10 @@ async fn session(
                     if let Err(e) = socket.send(WsMessage::Ping(Vec::new().into())).await {
                         break Err(e.into());
                     }
+                }
+                if engine.is_in_sync() && last_verify.elapsed() > endpoint.verify_every {
+                    last_verify = std::time::Instant::now();
+                    device.with(|r| engine.verify(r))?.map_err(|e| anyhow::anyhow!("{e}"))?;
                 }
             }
         }

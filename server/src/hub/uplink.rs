@@ -84,6 +84,7 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
     let mut last_heard = Instant::now();
     let mut last_frame = Instant::now();
     let mut last_ping = Instant::now();
+    let mut last_verify = Instant::now();
     let mut local_changes = false;
     loop {
         while let Some(frame) = engine.poll_transmit() {
@@ -158,6 +159,10 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
                 if last_ping.elapsed() > PING_EVERY {
                     last_ping = Instant::now();
                     socket.send(WsMessage::Ping(Vec::new().into())).await?;
+                }
+                if engine.is_in_sync() && last_verify.elapsed() > config.endpoint.verify_every {
+                    last_verify = Instant::now();
+                    (engine, replica) = step(engine, replica, |e, r| Ok(e.verify(r)?)).await?;
                 }
                 // A device enrolled here since we connected signs with an
                 // actor the parent must learn: reconnect to announce it.
