@@ -22,6 +22,7 @@ use crate::deadline::{
     self, DeadlineError, Due, PauseInterval, PauseRule, ProcessingTime, Timeliness,
 };
 use crate::ids::{DossierCode, IdNumber, PhoneNumber, UnitCode};
+use crate::search::SearchQuery;
 use crate::stage::{Outcome, Progress, StageEntry};
 use crate::time;
 
@@ -193,6 +194,19 @@ impl Dossier {
             due,
             timeliness,
         })
+    }
+
+    /// Whether a clerk looking for `query` means this dossier: it matches the
+    /// code, the applicant's name (diacritics optional), ID number or phone.
+    pub fn matches(&self, query: &SearchQuery) -> bool {
+        query.matches(&self.code.to_string())
+            || query.matches(&self.applicant.full_name)
+            || query.matches(self.applicant.id_number.as_str())
+            || self
+                .applicant
+                .phone
+                .as_ref()
+                .is_some_and(|p| query.matches(p.as_str()))
     }
 
     /// Checks the facts that types alone cannot. Every error names the field.
