@@ -16,7 +16,7 @@ fn unit() -> UnitCode {
     UnitCode::parse("26734").unwrap()
 }
 
-fn sample() -> Dossier {
+pub(crate) fn sample() -> Dossier {
     Dossier {
         code: DossierCode::parse("26734-261128-0001").unwrap(),
         unit: unit(),
