@@ -308,6 +308,11 @@ impl Device {
         to_js(&self.inner.dossier(doc_id, now as i64).map_err(fail)?)
     }
 
+    /// Report 06a for a period (`YYYY-MM-DD` dates, both included).
+    pub fn statistics(&mut self, from: &str, to: &str) -> Result<String, JsValue> {
+        to_js(&self.inner.statistics(from, to).map_err(fail)?)
+    }
+
     pub fn inbox(&mut self) -> Result<String, JsValue> {
         to_js(&self.inner.inbox().map_err(fail)?)
     }

@@ -24,6 +24,9 @@ use client_core::ids::{DocId, IdNumber, PhoneNumber, UnitCode};
 use client_core::intake::{self, Reception};
 use client_core::search::SearchQuery;
 use client_core::stage::{Overruled, Stage};
+use client_core::statistics::{
+    Column, DossierFacts, ON_TIME_RATE_EN, ON_TIME_RATE_VI, Period, Report06a,
+};
 use client_core::sync::device::{DeviceConfig, DeviceEvent, DeviceSync};
 use client_core::sync::replica::{DeviceReplica, MemoryStorage, SyncReplica};
 use client_core::time;
@@ -807,9 +810,64 @@ impl BrowserDevice {
         Ok(Inbox { conflicts, refused })
     }
 
-    /// The dossiers on this device (for reports computed here).
-    pub fn dossiers(&self) -> impl Iterator<Item = &Dossier> {
-        self.replica.dossiers().map(|(_, d)| d)
+    /// Report 06a for `from`..=`to` over the dossiers on this device (its
+    /// unit and, for a higher level, the units below), with the codes behind
+    /// every figure. Computed by client-core's statistics, as the hub does.
+    pub fn statistics(&mut self, from: &str, to: &str) -> WebResult<StatisticsView> {
+        let date = |s: &str| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| WebError::field("period", format!("'{s}' is not a date (YYYY-MM-DD)")))
+        };
+        let period = Period::new(date(from)?, date(to)?)
+            .map_err(|e| WebError::field("period", e.to_string()))?;
+        let calendar = self.calendar(period.to().year())?;
+        let facts: Vec<DossierFacts> = self
+            .replica
+            .dossiers()
+            .map(|(_, d)| DossierFacts::from_dossier(d))
+            .collect();
+        let summary = Report06a::compute(&facts, period, &calendar).summary(true);
+        let units = self.units();
+        let catalogue = self.catalogue();
+        let unit_names = summary
+            .by_unit
+            .iter()
+            .map(|r| {
+                let name = UnitCode::parse(&r.key)
+                    .ok()
+                    .and_then(|c| {
+                        units
+                            .as_ref()
+                            .and_then(|t| t.get(&c))
+                            .map(|u| u.name.clone())
+                    })
+                    .unwrap_or_else(|| r.key.clone());
+                (r.key.clone(), name)
+            })
+            .collect();
+        let field_names = summary
+            .by_field
+            .iter()
+            .map(|r| (r.key.clone(), field_name(&catalogue, &r.key)))
+            .collect();
+        Ok(StatisticsView {
+            columns: Column::ALL
+                .iter()
+                .map(|c| Named {
+                    id: c.key().to_string(),
+                    vi: c.name_vi().to_string(),
+                    en: c.name_en().to_string(),
+                })
+                .collect(),
+            on_time_rate: Named {
+                id: "on_time_rate".into(),
+                vi: ON_TIME_RATE_VI.into(),
+                en: ON_TIME_RATE_EN.into(),
+            },
+            unit_names,
+            field_names,
+            summary,
+        })
     }
 
     /// Whether every document is at the hub and the connection is live.

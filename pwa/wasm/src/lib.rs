@@ -9,7 +9,8 @@
 //!   [`client_core::sync::replica::DeviceReplica`] over memory whose writes
 //!   the page persists, the [`client_core::sync::device::DeviceSync`] engine,
 //!   and the counter's operations (receive, stages, supplement, result,
-//!   edits and conflicts) and queries (search, deadlines, inbox).
+//!   edits and conflicts) and queries (search, deadlines, inbox, and report
+//!   06a through client-core's statistics).
 //! - [`persist`]: what IndexedDB stores — write batches out, saved state in,
 //!   and the repair of a damaged record.
 //! - [`views`]: the plain values the screens show.

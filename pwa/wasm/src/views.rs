@@ -219,3 +219,15 @@ pub struct CalendarYear {
     pub swapped_working_days: Vec<chrono::NaiveDate>,
     pub working_days: u32,
 }
+
+/// Report 06a as the dashboard shows it: the figures, the codes behind each,
+/// and the names to put on rows and columns.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatisticsView {
+    pub summary: client_core::statistics::Summary,
+    /// The columns in the order of the form.
+    pub columns: Vec<Named>,
+    pub on_time_rate: Named,
+    pub unit_names: std::collections::BTreeMap<String, String>,
+    pub field_names: std::collections::BTreeMap<String, Named>,
+}

@@ -388,7 +388,7 @@ fn supplement_request_and_arrival_and_returning_the_result() {
 fn overdue_and_due_soon_lists() {
     let mut hub = MemoryHub::new();
     let mut a = Tablet::new("a", 1, &mut hub);
-    // Birth registration is due the next working day.
+    // Birth registration is due the day it is received.
     let id = a.receive("Nguyễn Văn An", "001203001234", "", NOW);
     let d = a.device.deadlines(NOW).unwrap();
     assert_eq!(d.due_soon.len(), 1);
@@ -437,4 +437,27 @@ fn the_procedure_picker_searches_the_catalogue_without_diacritics() {
     );
     assert!(!birth.field_name.vi.is_empty());
     assert!(a.device.procedures("").len() > found.len());
+}
+
+#[test]
+fn the_dashboard_figures_come_from_the_statistics_with_the_codes_behind_them() {
+    let mut hub = MemoryHub::new();
+    let mut a = Tablet::new("a", 1, &mut hub);
+    // Birth registration is due the day it is received.
+    let done = a.receive("Nguyễn Văn An", "001203001234", "", NOW);
+    a.receive("Đỗ Thị Bình", "001203009999", "", NOW + 1000);
+    a.device.return_result(&done, "", NOW + HOUR).unwrap();
+    let code = a.device.dossier(&done, NOW).unwrap().row.code;
+    let stats = a.device.statistics("2026-11-01", "2026-11-30").unwrap();
+    let total = serde_json::to_value(&stats.summary.total).unwrap();
+    assert_eq!(total["figures"]["received"], 2);
+    assert_eq!(total["figures"]["on_time"], 1, "{total}");
+    // As of the period's end the other one is past its appointment.
+    assert_eq!(total["figures"]["overdue"], 1);
+    assert_eq!(total["figures"]["on_time_rate"], 1.0);
+    assert_eq!(total["dossiers"]["on_time"], serde_json::json!([code]));
+    let clerks = serde_json::to_value(&stats.summary.by_clerk).unwrap();
+    assert_eq!(clerks[0]["key"], "canbo.tanphong");
+    assert_eq!(stats.columns.len(), 15);
+    assert!(a.device.statistics("2026-11-30", "2026-11-01").is_err());
 }
