@@ -20,7 +20,7 @@ import { deadlinesView } from './views/deadlines';
 import { inboxView } from './views/inbox';
 import { printView } from './views/print';
 import { dashboardView } from './views/dashboard';
-import { adminView } from './views/admin';
+import { ADMIN_TABS, adminView } from './views/admin';
 import { ApiError } from './lib/api';
 
 const root = document.getElementById('app') as HTMLElement;
@@ -47,7 +47,7 @@ const routes: [RegExp, Screen][] = [
 
 function home(main: HTMLElement): void | Promise<void> {
   const role = state.session?.user.role;
-  if (role === 'admin') return adminView(main, []);
+  if (role === 'admin') return go('/quan-tri/nguoi-dung');
   if (role === 'leader') return go('/bao-cao');
   return counterView(main);
 }
@@ -62,7 +62,7 @@ function path(): string {
 
 function navItems(): [string, string][] {
   const role = state.session?.user.role;
-  if (role === 'admin') return [['/quan-tri', t('navAdmin')]];
+  if (role === 'admin') return ADMIN_TABS.map(([id, label]) => [`/quan-tri/${id}`, label()]);
   const items: [string, string][] = [
     ['/', t('navCounter')],
     ['/tiep-nhan', t('navReceive')],

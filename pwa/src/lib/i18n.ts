@@ -84,6 +84,7 @@ const TEXT = {
   conflictBadge: ['xung đột', 'conflict'],
   overdueBadge: ['quá hạn', 'overdue'],
   dueSoonBadge: ['sắp đến hạn', 'due soon'],
+  dueSoonTile: ['Sắp đến hạn', 'Due soon'],
   waitingBadge: ['chờ công dân', 'waiting for citizen'],
   countShown: ['{n} hồ sơ', '{n} dossiers'],
   // receive

@@ -8,7 +8,7 @@ import { h, mount, svg } from '../lib/dom';
 import { date, dateTime, money } from '../lib/format';
 import { t, tr } from '../lib/i18n';
 
-const TABS: [string, () => string][] = [
+export const ADMIN_TABS: [string, () => string][] = [
   ['nguoi-dung', () => tr('Người dùng', 'Users')],
   ['don-vi', () => tr('Đơn vị', 'Units')],
   ['thiet-bi', () => tr('Thiết bị', 'Devices')],
@@ -48,11 +48,21 @@ export async function adminView(main: HTMLElement, [tab]: string[]): Promise<voi
   mount(
     main,
     h('div', { class: 'page-head' }, h('h1', {}, t('navAdmin'))),
-    h('nav', { class: 'tabs' }, TABS.map(([id, label]) => h('a', { href: `#/quan-tri/${id}`, class: id === current ? 'active' : '' }, label()))),
+    h('h2', {}, ADMIN_TABS.find(([id]) => id === current)?.[1]() ?? ''),
     body,
   );
   try {
-    const units = await api<Unit[]>('GET', '/api/units');
+    // Depth-first, so each unit follows its parent in the lists.
+    const all = await api<Unit[]>('GET', '/api/units');
+    const units: Unit[] = [];
+    const visit = (parent: string | null) => {
+      for (const u of all.filter((x) => x.parent === parent).sort((a, b) => a.code.localeCompare(b.code))) {
+        units.push(u);
+        visit(u.code);
+      }
+    };
+    visit(null);
+    for (const u of all) if (!units.includes(u)) units.push(u);
     const unitOptions = (selected?: string) => units.map((u) => h('option', { value: u.code, selected: u.code === selected }, `${u.name} (${u.code})`));
     if (current === 'nguoi-dung') await users(body, unitOptions);
     else if (current === 'don-vi') units_(body, units, unitOptions);
@@ -207,6 +217,12 @@ async function procedures(body: HTMLElement): Promise<void> {
   await show('');
 }
 
+const KINDS: Record<string, [string, string]> = {
+  statutory: ['theo Bộ luật Lao động', 'statutory'],
+  compensatory: ['nghỉ bù', 'make-up day off'],
+  declared: ['theo quyết định', 'declared'],
+};
+
 interface YearView { year: number; holidays: { date: string; name: string; kind: string }[]; swapped_working_days: string[] }
 
 async function calendar(body: HTMLElement, year = new Date().getFullYear()): Promise<void> {
@@ -239,7 +255,7 @@ async function calendar(body: HTMLElement, year = new Date().getFullYear()): Pro
       h('button', { class: 'secondary', onclick: () => void guard(error, async () => { await api('POST', '/api/admin/calendar/seed', { year }); await calendar(body, year); }) }, tr('Điền ngày lễ theo luật', 'Seed statutory holidays'))),
     h('section', { class: 'card' },
       h('h3', {}, tr('Ngày nghỉ', 'Days off')),
-      view.holidays.length ? h('ul', { class: 'days' }, view.holidays.map((x) => h('li', {}, h('strong', {}, day(x.date)), ` ${x.name} `, h('span', { class: 'muted small' }, x.kind)))) : h('p', { class: 'muted' }, tr('Chưa có ngày nghỉ cho năm này.', 'No days off for this year yet.')),
+      view.holidays.length ? h('ul', { class: 'days' }, view.holidays.map((x) => h('li', {}, h('strong', {}, day(x.date)), ` ${x.name} `, h('span', { class: 'muted small' }, KINDS[x.kind] ? tr(...KINDS[x.kind]) : x.kind)))) : h('p', { class: 'muted' }, tr('Chưa có ngày nghỉ cho năm này.', 'No days off for this year yet.')),
       h('h3', {}, tr('Ngày làm bù', 'Make-up working days')),
       view.swapped_working_days.length ? h('ul', { class: 'days' }, view.swapped_working_days.map((x) => h('li', {}, day(x)))) : h('p', { class: 'muted' }, '—')),
     form);

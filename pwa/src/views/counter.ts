@@ -37,7 +37,7 @@ export function counterView(main: HTMLElement): void {
     ),
     h('div', { class: 'tiles' },
       h('a', { class: `tile ${deadlines.overdue.length ? 'red' : ''}`, href: '#/han' }, h('strong', {}, String(deadlines.overdue.length)), h('span', {}, t('overdueTitle'))),
-      h('a', { class: `tile ${deadlines.due_soon.length ? 'amber' : ''}`, href: '#/han' }, h('strong', {}, String(deadlines.due_soon.length)), h('span', {}, t('dueSoonBadge'))),
+      h('a', { class: `tile ${deadlines.due_soon.length ? 'amber' : ''}`, href: '#/han' }, h('strong', {}, String(deadlines.due_soon.length)), h('span', {}, t('dueSoonTile'))),
       h('a', { class: `tile ${inbox.conflicts.length + inbox.refused.length ? 'amber' : ''}`, href: '#/hop-thu' }, h('strong', {}, String(inbox.conflicts.length + inbox.refused.length)), h('span', {}, t('navInbox'))),
     ),
     state.restoreNote ? h('p', { class: 'notice' }, state.restoreNote) : null,

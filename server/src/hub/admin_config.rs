@@ -51,6 +51,22 @@ async fn admin(hub: &Arc<Hub>, headers: &HeaderMap) -> Result<User, ApiError> {
     Ok(user)
 }
 
+/// Runs an administrator's change off the async runtime, with the store and
+/// who made it, as the audit log names them.
+async fn as_admin<T: Send + 'static>(
+    hub: &Arc<Hub>,
+    headers: &HeaderMap,
+    change: impl FnOnce(&Store, &User, &str) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let user = admin(hub, headers).await?;
+    let store = hub.store.clone();
+    blocking(move || {
+        let by = format!("user:{}", user.username);
+        change(&store, &user, &by)
+    })
+    .await
+}
+
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
 }
@@ -71,7 +87,6 @@ async fn save_unit(
     headers: HeaderMap,
     Json(form): Json<UnitForm>,
 ) -> Result<Response, ApiError> {
-    let user = admin(&hub, &headers).await?;
     let code = UnitCode::parse(&form.code).map_err(|e| bad(e.to_string()))?;
     let parent = form
         .parent
@@ -80,36 +95,32 @@ async fn save_unit(
         .map(UnitCode::parse)
         .transpose()
         .map_err(|e| bad(e.to_string()))?;
-    // An administrator works inside their own subtree only.
-    let units = hub.store.units();
-    let inside = |c: &UnitCode| units.is_within(c, &user.unit);
-    // A unit goes under a parent one administers; only an existing unit of
-    // one's own may be left without a parent (the top of the tree).
-    let allowed = match &parent {
-        Some(p) => inside(p),
-        None => units.contains(&code) && inside(&code),
-    };
-    if !allowed {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "the parent unit is not one you administer",
-        ));
-    }
-    let unit = Unit {
-        code,
-        name: client_core::search::normalize(&form.name),
-        level: form.level,
-        parent,
-        effective_from: None,
-        effective_to: None,
-    };
-    let store = hub.store.clone();
-    let by = format!("user:{}", user.username);
-    blocking(move || {
+    as_admin(&hub, &headers, move |store, user, by| {
+        // An administrator works inside their own subtree only: a unit goes
+        // under a parent one administers, and only an existing unit of one's
+        // own may be left without a parent (the top of the tree).
+        let units = store.units();
+        let inside = |c: &UnitCode| units.is_within(c, &user.unit);
+        let allowed = match &parent {
+            Some(p) => inside(p),
+            None => units.contains(&code) && inside(&code),
+        };
+        if !allowed {
+            return Err(StoreError::NotFound(
+                "the parent unit is not one you administer".into(),
+            ));
+        }
+        let unit = Unit {
+            code,
+            name: client_core::search::normalize(&form.name),
+            level: form.level,
+            parent,
+            effective_from: None,
+            effective_to: None,
+        };
         store.upsert_units(std::slice::from_ref(&unit))?;
-        audit(&store, &by, "unit.save", unit.code.as_str(), &unit.name)?;
-        demo::publish_units(&store)
+        audit(store, by, "unit.save", unit.code.as_str(), &unit.name)?;
+        demo::publish_units(store)
     })
     .await?;
     Ok(Json(hub.store.units().as_ref().clone()).into_response())
@@ -169,11 +180,8 @@ async fn edit_procedure(
     Path(id): Path<String>,
     Json(edit): Json<ProcedureEdit>,
 ) -> Result<Response, ApiError> {
-    let user = admin(&hub, &headers).await?;
-    let store = hub.store.clone();
-    let by = format!("user:{}", user.username);
-    let saved = blocking(move || {
-        let mut catalogue = published_catalogue(&store)?;
+    let saved = as_admin(&hub, &headers, move |store, _, by| {
+        let mut catalogue = published_catalogue(store)?;
         let json = catalogue
             .to_json()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -225,8 +233,8 @@ async fn edit_procedure(
         let json = catalogue
             .to_json()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        demo::publish(&store, ConfigKind::Catalogue, &json)?;
-        audit(&store, &by, "catalogue.edit", &id, "")?;
+        demo::publish(store, ConfigKind::Catalogue, &json)?;
+        audit(store, by, "catalogue.edit", &id, "")?;
         Ok(catalogue.procedure(&id).cloned())
     })
     .await?;
@@ -286,10 +294,7 @@ async fn set_day(
     headers: HeaderMap,
     Json(edit): Json<DayEdit>,
 ) -> Result<Response, ApiError> {
-    let user = admin(&hub, &headers).await?;
-    let store = hub.store.clone();
-    let by = format!("user:{}", user.username);
-    let view = blocking(move || {
+    let view = as_admin(&hub, &headers, move |store, _, by| {
         let mut calendar = store.calendar().as_ref().clone();
         calendar.remove_holiday(edit.date);
         calendar.remove_swapped_working_day(edit.date);
@@ -317,8 +322,8 @@ async fn set_day(
             }
             DayKind::Normal => "normal",
         };
-        demo::publish_calendar(&store, &calendar)?;
-        audit(&store, &by, "calendar.day", &edit.date.to_string(), what)?;
+        demo::publish_calendar(store, &calendar)?;
+        audit(store, by, "calendar.day", &edit.date.to_string(), what)?;
         Ok(year_view(&calendar, edit.date.year()))
     })
     .await?;
@@ -330,10 +335,7 @@ async fn seed_year(
     headers: HeaderMap,
     Json(q): Json<YearQuery>,
 ) -> Result<Response, ApiError> {
-    let user = admin(&hub, &headers).await?;
-    let store = hub.store.clone();
-    let by = format!("user:{}", user.username);
-    let view = blocking(move || {
+    let view = as_admin(&hub, &headers, move |store, _, by| {
         let mut calendar = store.calendar().as_ref().clone();
         let seeded = WorkingCalendar::seeded(q.year..=q.year)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -344,8 +346,8 @@ async fn seed_year(
                     .map_err(|e| StoreError::Invalid(e.to_string()))?;
             }
         }
-        demo::publish_calendar(&store, &calendar)?;
-        audit(&store, &by, "calendar.seed", &q.year.to_string(), "")?;
+        demo::publish_calendar(store, &calendar)?;
+        audit(store, by, "calendar.seed", &q.year.to_string(), "")?;
         Ok(year_view(&calendar, q.year))
     })
     .await?;
