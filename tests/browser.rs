@@ -56,6 +56,8 @@ fn a_clerk_works_offline_in_the_browser_and_everything_reaches_the_hub_by_itself
         bail!("build the web app first (scripts/test does: wasm, npm ci, vite build)");
     }
     let artifacts = root.join("target/browser-artifacts");
+    // Only this run's screenshots, so none is mistaken for a new one.
+    let _ = std::fs::remove_dir_all(&artifacts);
     std::fs::create_dir_all(&artifacts)?;
     let mut hub = HubProcess::start(HubOptions {
         demo: true,
