@@ -82,7 +82,7 @@ export function receiveView(main: HTMLElement): void {
           docs.map((d, i) =>
             h('tr', {},
               h('td', {}, h('input', { type: 'checkbox', checked: d.handed, 'aria-label': t('handedIn'), onchange: (e: Event) => { docs[i].handed = (e.target as HTMLInputElement).checked; } })),
-              h('td', {}, h('textarea', { rows: 2, class: 'doc-name', 'aria-label': t('docName'), oninput: (e: Event) => { docs[i].name = (e.target as HTMLTextAreaElement).value; } }, d.name)),
+              h('td', {}, h('textarea', { rows: Math.min(4, Math.max(1, Math.ceil(d.name.length / 48))), class: 'doc-name', 'aria-label': t('docName'), oninput: (e: Event) => { docs[i].name = (e.target as HTMLTextAreaElement).value; } }, d.name)),
               h('td', {},
                 h('select', { onchange: (e: Event) => { docs[i].form = (e.target as HTMLSelectElement).value as HandedDocument['form']; } },
                   (['original', 'copy', 'certified_copy'] as const).map((f) => h('option', { value: f, selected: d.form === f }, t(f))),
