@@ -14,6 +14,8 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{Automerge, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::{CalendarError, WorkingCalendar};
+use crate::catalogue::Catalogue;
 use crate::ids::DocId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -109,6 +111,26 @@ pub fn read(doc: &Automerge) -> Result<(ConfigKind, String, i64), ConfigError> {
     Ok((kind, text("body")?, updated_at))
 }
 
+/// The catalogue a device works with: the published one once it has
+/// synced, the built-in seed before (or if the published one is damaged).
+pub fn catalogue_or_seed(published: Option<&str>) -> Catalogue {
+    published
+        .and_then(|json| Catalogue::from_json(json).ok())
+        .unwrap_or_else(Catalogue::seed)
+}
+
+/// The working calendar a device works with: the published one once it has
+/// synced, before that the statutory rules for the years around `year`.
+pub fn calendar_or_seeded(
+    published: Option<&str>,
+    year: i32,
+) -> Result<WorkingCalendar, CalendarError> {
+    match published.and_then(|json| serde_json::from_str::<WorkingCalendar>(json).ok()) {
+        Some(calendar) => Ok(calendar),
+        None => WorkingCalendar::seeded(year - 1..=year + 2),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +151,25 @@ mod tests {
             Some(ConfigKind::Units)
         );
         assert_ne!(ConfigKind::Units.doc_id(), ConfigKind::Calendar.doc_id());
+    }
+
+    #[test]
+    fn before_the_first_sync_a_device_works_with_the_seeds() {
+        assert_eq!(
+            catalogue_or_seed(None).current().len(),
+            Catalogue::seed().current().len()
+        );
+        assert_eq!(catalogue_or_seed(Some("not json")), Catalogue::seed());
+        let seeded = calendar_or_seeded(None, 2026).unwrap();
+        let new_year = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        assert!(!seeded.is_working_day(new_year));
+        // A published calendar without holidays: 1 January 2027 is a Friday.
+        let json = serde_json::to_string(&WorkingCalendar::default()).unwrap();
+        assert!(
+            calendar_or_seeded(Some(&json), 2026)
+                .unwrap()
+                .is_working_day(new_year)
+        );
     }
 
     #[test]

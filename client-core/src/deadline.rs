@@ -29,6 +29,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{OfficeHours, WorkingCalendar};
+use crate::stage;
 use crate::time::{VnDateTime, to_vn, vn_offset};
 
 /// How a procedure's processing time is counted.
@@ -230,28 +231,90 @@ pub fn classify(
     finished: Option<VnDateTime>,
     now: VnDateTime,
 ) -> Result<Timeliness, DeadlineError> {
-    match finished.filter(|finished| *finished <= now) {
-        Some(finished) => {
-            let due = effective_due(calendar, received, time, rule, pauses, finished)?;
-            let (finished_on, due_on) = (local(finished).date(), local(due.at).date());
-            Ok(match finished_on.cmp(&due_on) {
-                Ordering::Less => Timeliness::Early,
-                Ordering::Equal => Timeliness::OnTime,
-                Ordering::Greater => Timeliness::Late,
+    let finished = finished.filter(|finished| *finished <= now);
+    let due = effective_due(
+        calendar,
+        received,
+        time,
+        rule,
+        pauses,
+        finished.unwrap_or(now),
+    )?;
+    Ok(judge(&due, finished, now))
+}
+
+/// The timeliness of a dossier whose due instant, as of its finish (or of
+/// `now` while open), is `due` — the comparison [`classify`] makes.
+fn judge(due: &Due, finished: Option<VnDateTime>, now: VnDateTime) -> Timeliness {
+    let due_on = local(due.at).date();
+    match finished {
+        Some(finished) => match local(finished).date().cmp(&due_on) {
+            Ordering::Less => Timeliness::Early,
+            Ordering::Equal => Timeliness::OnTime,
+            Ordering::Greater => Timeliness::Late,
+        },
+        // Waiting for the citizen counts as within the deadline, as report
+        // 06a has it.
+        None if !due.clock_stopped && local(now).date() > due_on => Timeliness::Overdue,
+        None => Timeliness::WithinDeadline,
+    }
+}
+
+/// What fixes a dossier's deadline: when it was received, and its
+/// procedure's processing time and pause rule (all fixed at receipt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineTerms {
+    /// Milliseconds since the Unix epoch.
+    pub received_at: i64,
+    pub processing: ProcessingTime,
+    pub pause_rule: PauseRule,
+}
+
+/// A dossier's deadline as of a moment, and how it stands against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// The appointment after waits, as of the finish (or of the moment, while
+    /// open).
+    pub due: Due,
+    pub timeliness: Timeliness,
+}
+
+impl DeadlineTerms {
+    /// The appointment and timeliness as of `as_of`, given the waits of the
+    /// stage log as of then and when processing finished (if it had). All
+    /// instants in milliseconds; the one place the stage log meets the
+    /// deadline rules.
+    pub fn assess(
+        &self,
+        calendar: &WorkingCalendar,
+        waits: &[stage::Wait],
+        finished: Option<i64>,
+        as_of: i64,
+    ) -> Result<Assessment, DeadlineError> {
+        let at = |ms: i64| crate::time::from_millis(ms).ok_or(DeadlineError::OutOfRange);
+        let pauses = waits
+            .iter()
+            .map(|w| {
+                Ok(PauseInterval {
+                    start: at(w.start)?,
+                    end: w.end.map(at).transpose()?,
+                })
             })
-        }
-        None => {
-            let due = effective_due(calendar, received, time, rule, pauses, now)?;
-            // Waiting for the citizen counts as within the deadline, as
-            // report 06a has it.
-            Ok(
-                if !due.clock_stopped && local(now).date() > local(due.at).date() {
-                    Timeliness::Overdue
-                } else {
-                    Timeliness::WithinDeadline
-                },
-            )
-        }
+            .collect::<Result<Vec<_>, DeadlineError>>()?;
+        let now = at(as_of)?;
+        let finished = finished.map(at).transpose()?.filter(|f| *f <= now);
+        let due = effective_due(
+            calendar,
+            at(self.received_at)?,
+            self.processing,
+            self.pause_rule,
+            &pauses,
+            finished.unwrap_or(now),
+        )?;
+        Ok(Assessment {
+            due,
+            timeliness: judge(&due, finished, now),
+        })
     }
 }
 

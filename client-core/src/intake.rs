@@ -87,17 +87,7 @@ pub fn receive<'a>(
     let received = time::from_millis(reception.received_at).ok_or(IntakeError::BadTime)?;
     let code = issuer.issue(time::vn_date(&received), existing)?;
     let due = deadline::due_at(calendar, received, procedure.processing_time)?;
-    let documents = reception.documents.unwrap_or_else(|| {
-        procedure
-            .required_documents
-            .iter()
-            .map(|d| HandedDocument {
-                name: d.name.clone(),
-                form: handed_form(d.form),
-                count: d.count.max(1),
-            })
-            .collect()
-    });
+    let documents = reception.documents.unwrap_or_else(|| checklist(procedure));
     let dossier = Dossier {
         code,
         unit: issuer.unit().clone(),
@@ -140,6 +130,20 @@ pub fn receive<'a>(
         doc,
         dossier,
     })
+}
+
+/// The table of documents a receiving form starts with: the procedure's
+/// required documents, each as it is usually handed in.
+pub fn checklist(procedure: &catalogue::Procedure) -> Vec<HandedDocument> {
+    procedure
+        .required_documents
+        .iter()
+        .map(|d| HandedDocument {
+            name: d.name.clone(),
+            form: handed_form(d.form),
+            count: d.count.max(1),
+        })
+        .collect()
 }
 
 /// How a required document is recorded when handed in: when either is

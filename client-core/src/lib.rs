@@ -27,6 +27,9 @@
 //! - [`intake`]: receiving a dossier — procedure, code, appointment, first
 //!   stage.
 //! - [`search`]: Vietnamese text normalisation and matching.
+//! - [`statistics`]: report 06a and the late-dossier report, computed as of
+//!   a period's end from each dossier's stage log, with drill-down to the
+//!   dossiers behind every figure.
 //! - [`sync`]: the sync protocol, anti-entropy, replicas and the sans-IO
 //!   engines of both ends of a connection.
 
@@ -40,6 +43,7 @@ pub mod ids;
 pub mod intake;
 pub mod search;
 pub mod stage;
+pub mod statistics;
 pub mod sync;
 pub mod time;
 pub mod units;

@@ -383,6 +383,14 @@ pub struct StageEntry {
 }
 
 impl StageEntry {
+    /// The stage and its time, which is all the status depends on.
+    pub fn event(&self) -> StageEvent {
+        StageEvent {
+            stage: self.stage,
+            at: self.at,
+        }
+    }
+
     /// The order every replica agrees on.
     fn log_order(&self, other: &Self) -> Ordering {
         self.at.cmp(&other.at).then_with(|| self.id.cmp(&other.id))
@@ -500,88 +508,34 @@ impl Progress {
     /// whose time is later. Reports for a past period use this so that stages
     /// recorded since do not change them.
     pub fn derive_as_of(entries: &[StageEntry], as_of: i64) -> Progress {
-        let mut sorted: Vec<&StageEntry> = entries.iter().filter(|e| e.at <= as_of).collect();
-        sorted.sort_by(|a, b| a.log_order(b));
-
-        let winner = sorted
-            .iter()
-            .filter(|e| e.stage.is_final())
-            .max_by(|a, b| {
-                a.stage
-                    .final_precedence()
-                    .cmp(&b.stage.final_precedence())
-                    // Among equals, the earliest wins: "max" of the reverse.
-                    .then_with(|| b.log_order(a))
-            })
-            .copied();
-
+        let sorted = in_log_order(entries);
+        let (course, counted) = Course::derive(&sorted, as_of, |e| e.event());
         let mut timeline = Vec::new();
         let mut overruled = Vec::new();
-        for entry in sorted {
-            match winner {
-                Some(w) if entry.stage.is_final() && entry.id != w.id => overruled.push((
-                    (*entry).clone(),
-                    Overruled::LosingFinal {
-                        winner: w.id.clone(),
-                    },
-                )),
-                Some(w) if entry.log_order(w) == Ordering::Greater => overruled.push((
-                    (*entry).clone(),
-                    Overruled::AfterClose {
-                        closed_by: w.id.clone(),
-                    },
-                )),
-                _ => timeline.push(entry.clone()),
-            }
-        }
-
-        let current = timeline.last().map(|e| e.stage);
-        let received_at = timeline.iter().find(|e| e.stage.is_initial()).map(|e| e.at);
-
-        let mut waits: Vec<Wait> = Vec::new();
-        for entry in &timeline {
-            if let Some(open) = waits.last_mut().filter(|w| w.end.is_none()) {
-                open.end = Some(entry.at);
-            }
-            if let Some(kind) = entry.stage.starts_wait() {
-                waits.push(Wait {
-                    kind,
-                    start: entry.at,
-                    end: None,
-                });
-            }
-        }
-
-        let outcome = match current {
-            Some(Stage::Refused) => Outcome::Refused {
-                at: timeline.last().map_or(0, |e| e.at),
-            },
-            Some(Stage::Withdrawn) => Outcome::Withdrawn {
-                at: timeline.last().map_or(0, |e| e.at),
-            },
-            Some(stage @ (Stage::Done | Stage::ResultReturned)) => {
-                // Judged on when the result was ready: the last "done", or the
-                // return itself when nobody recorded "done" separately.
-                let done_at = timeline
-                    .iter()
-                    .rev()
-                    .find(|e| e.stage == Stage::Done)
-                    .or(timeline.last())
-                    .map_or(0, |e| e.at);
-                Outcome::Resolved {
-                    at: done_at,
-                    returned: stage == Stage::ResultReturned,
+        for (i, entry) in sorted[..counted.known].iter().enumerate() {
+            match counted.overruled(i, sorted[i].stage) {
+                Some(reason) => {
+                    let winner = counted
+                        .winner
+                        .map(|w| sorted[w].id.clone())
+                        .unwrap_or_default();
+                    overruled.push((
+                        (*entry).clone(),
+                        match reason {
+                            Overruling::LosingFinal => Overruled::LosingFinal { winner },
+                            Overruling::AfterClose => Overruled::AfterClose { closed_by: winner },
+                        },
+                    ));
                 }
+                None => timeline.push((*entry).clone()),
             }
-            _ => Outcome::Open,
-        };
-
+        }
         Progress {
-            current,
-            status: current.map(Stage::national_status),
-            outcome,
-            received_at,
-            waits,
+            current: course.current,
+            status: course.current.map(Stage::national_status),
+            outcome: course.outcome,
+            received_at: course.received_at,
+            waits: course.waits,
             timeline,
             overruled,
         }
@@ -589,6 +543,158 @@ impl Progress {
 
     pub fn is_closed(&self) -> bool {
         self.current.is_some_and(Stage::is_final)
+    }
+}
+
+/// Entries in the order every replica agrees on: by time, then by id.
+pub fn in_log_order(entries: &[StageEntry]) -> Vec<&StageEntry> {
+    let mut sorted: Vec<&StageEntry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.log_order(b));
+    sorted
+}
+
+/// A stage and when it happened (milliseconds since the Unix epoch): all
+/// that a dossier's status depends on. Reports over many dossiers keep their
+/// logs in this form, in log order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageEvent {
+    pub stage: Stage,
+    pub at: i64,
+}
+
+/// What a stage log says as of a moment — current stage, outcome, waits —
+/// without the entries themselves. [`Progress`] is this plus the entries;
+/// reports derive only this, for every dossier, as of a period's end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Course {
+    /// The stage that decides the status, `None` for an empty log.
+    pub current: Option<Stage>,
+    pub outcome: Outcome,
+    /// When the dossier was first received (or submitted online).
+    pub received_at: Option<i64>,
+    pub waits: Vec<Wait>,
+}
+
+/// Which of the sorted entries a [`Course`] counted.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    /// How many entries (a prefix, in log order) are not later than the moment.
+    known: usize,
+    /// The index of the final stage that closes the dossier, if any.
+    winner: Option<usize>,
+}
+
+enum Overruling {
+    LosingFinal,
+    AfterClose,
+}
+
+impl Counted {
+    /// Why the `i`-th entry does not count, if it does not.
+    fn overruled(&self, i: usize, stage: Stage) -> Option<Overruling> {
+        let w = self.winner?;
+        if stage.is_final() && i != w {
+            Some(Overruling::LosingFinal)
+        } else if i > w {
+            Some(Overruling::AfterClose)
+        } else {
+            None
+        }
+    }
+}
+
+impl Course {
+    /// The course of a log given as events already in log order (by time,
+    /// then by entry id; see [`in_log_order`]), as it was at `as_of`
+    /// (inclusive).
+    pub fn of(events: &[StageEvent], as_of: i64) -> Course {
+        Self::derive(events, as_of, |e| *e).0
+    }
+
+    /// The one derivation of a status from a sorted log, for entries of any
+    /// shape: the rules are in the module documentation.
+    fn derive<T>(sorted: &[T], as_of: i64, event: impl Fn(&T) -> StageEvent) -> (Course, Counted) {
+        // Sorted by time, so what is known at `as_of` is a prefix.
+        let known = sorted.partition_point(|e| event(e).at <= as_of);
+        let mut winner: Option<(usize, u8)> = None;
+        for (i, e) in sorted[..known].iter().enumerate() {
+            let precedence = event(e).stage.final_precedence();
+            // Highest precedence wins; among equals, the earliest.
+            if precedence > 0 && winner.is_none_or(|(_, best)| precedence > best) {
+                winner = Some((i, precedence));
+            }
+        }
+        let counted = Counted {
+            known,
+            winner: winner.map(|(i, _)| i),
+        };
+
+        let mut current = None;
+        let mut last_at = 0;
+        let mut last_done = None;
+        let mut received_at = None;
+        let mut waits: Vec<Wait> = Vec::new();
+        for (i, e) in sorted[..known].iter().enumerate() {
+            let e = event(e);
+            if counted.overruled(i, e.stage).is_some() {
+                continue;
+            }
+            if received_at.is_none() && e.stage.is_initial() {
+                received_at = Some(e.at);
+            }
+            if let Some(open) = waits.last_mut().filter(|w| w.end.is_none()) {
+                open.end = Some(e.at);
+            }
+            if let Some(kind) = e.stage.starts_wait() {
+                waits.push(Wait {
+                    kind,
+                    start: e.at,
+                    end: None,
+                });
+            }
+            if e.stage == Stage::Done {
+                last_done = Some(e.at);
+            }
+            current = Some(e.stage);
+            last_at = e.at;
+        }
+
+        let outcome = match current {
+            Some(Stage::Refused) => Outcome::Refused { at: last_at },
+            Some(Stage::Withdrawn) => Outcome::Withdrawn { at: last_at },
+            // Judged on when the result was ready: the last "done", or the
+            // return itself when nobody recorded "done" separately.
+            Some(stage @ (Stage::Done | Stage::ResultReturned)) => Outcome::Resolved {
+                at: last_done.unwrap_or(last_at),
+                returned: stage == Stage::ResultReturned,
+            },
+            _ => Outcome::Open,
+        };
+        (
+            Course {
+                current,
+                outcome,
+                received_at,
+                waits,
+            },
+            counted,
+        )
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.current.is_some_and(Stage::is_final)
+    }
+}
+
+impl Outcome {
+    /// When processing ended (done, refused or withdrawn), if it has.
+    pub fn finished_at(&self) -> Option<i64> {
+        match *self {
+            Outcome::Open => None,
+            Outcome::Resolved { at, .. } | Outcome::Refused { at } | Outcome::Withdrawn { at } => {
+                Some(at)
+            }
+        }
     }
 }
 
@@ -773,6 +879,23 @@ mod tests {
                 shuffled.swap(i, (state >> 33) as usize % (i + 1));
             }
             prop_assert_eq!(Progress::derive(&shuffled), reference);
+        }
+
+        #[test]
+        fn the_course_of_events_is_the_status_of_the_entries(
+            mut entries in proptest::collection::vec(arb_entry(), 0..12),
+            as_of in 0i64..55,
+        ) {
+            entries.sort_by(|a, b| a.id.cmp(&b.id));
+            entries.dedup_by(|a, b| a.id == b.id);
+            let progress = Progress::derive_as_of(&entries, as_of);
+            let events: Vec<StageEvent> =
+                in_log_order(&entries).into_iter().map(StageEntry::event).collect();
+            let course = Course::of(&events, as_of);
+            prop_assert_eq!(course.current, progress.current);
+            prop_assert_eq!(course.outcome, progress.outcome);
+            prop_assert_eq!(course.received_at, progress.received_at);
+            prop_assert_eq!(course.waits, progress.waits);
         }
 
         #[test]

@@ -33,3 +33,64 @@ ensure_cargo_fuzz() {
     cargo install --locked cargo-fuzz
   fi
 }
+
+# The wasm-bindgen CLI at exactly the version of the wasm-bindgen crate in
+# Cargo.lock (the two must match). Built from crates.io.
+ensure_wasm_bindgen() {
+  local want have
+  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+  have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }')
+  if [ "$have" != "$want" ]; then
+    echo "==> installing wasm-bindgen-cli $want${have:+ (found $have)}"
+    # --locked first; if a locked dependency is no longer on the registry,
+    # resolve again within the CLI's own version requirements.
+    cargo install --locked wasm-bindgen-cli --version "$want" \
+      || cargo install --force wasm-bindgen-cli --version "$want"
+  fi
+}
+
+# Node.js 20.19+ (Vite 7 needs it) with npm.
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    ensure_apt nodejs npm
+  fi
+  local major minor
+  IFS=. read -r major minor _ <<<"$(node --version | tr -d v)"
+  if [ "$major" -lt 20 ] || { [ "$major" -eq 20 ] && [ "$minor" -lt 19 ]; }; then
+    echo "Node.js $(node --version) is too old for the web app's build (Vite 7): install Node.js 20.19 or later" >&2
+    return 1
+  fi
+}
+
+# The web app's node packages, from the committed package-lock.json, only
+# when node_modules is missing or was installed from another lock file.
+ensure_node_modules() {
+  ensure_node
+  local stamp=pwa/node_modules/.motcua-lock
+  local want
+  want=$(sha256sum pwa/package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "==> installing the web app's node packages (npm ci)"
+    (cd pwa && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+}
+
+# Debian's Chromium, which the browser tests drive (Playwright's own
+# browser download is not used).
+ensure_chromium() {
+  ensure_apt chromium
+}
+
+# Builds the WebAssembly core and the web app into pwa/dist.
+build_pwa() {
+  ensure_wasm_target
+  ensure_wasm_bindgen
+  ensure_node_modules
+  echo "==> building the WebAssembly core"
+  cargo build --release --target wasm32-unknown-unknown -p motcua-wasm
+  wasm-bindgen --target web --out-dir pwa/src/wasm-pkg --out-name motcua \
+    target/wasm32-unknown-unknown/release/motcua_wasm.wasm
+  echo "==> building the web app"
+  (cd pwa && npm run --silent build)
+}

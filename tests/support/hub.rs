@@ -353,6 +353,15 @@ impl HubProcess {
         http(&self.url, "POST", path, token, Some(body))
     }
 
+    pub fn put(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> anyhow::Result<(u16, Value)> {
+        http(&self.url, "PUT", path, token, Some(body))
+    }
+
     /// Logs a user in and returns the session token.
     pub fn login(&self, username: &str, password: &str) -> anyhow::Result<String> {
         let (status, body) = self.post(
@@ -381,6 +390,18 @@ pub fn http(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> anyhow::Result<(u16, Value)> {
+    http_with_head(base, method, path, token, body).map(|(status, _, value)| (status, value))
+}
+
+/// [`http`], also returning the response's head (status line and headers,
+/// header names lowercased).
+pub fn http_with_head(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> anyhow::Result<(u16, String, Value)> {
     use std::io::{Read, Write};
     let authority = base
         .strip_prefix("http://")
@@ -410,7 +431,7 @@ pub fn http(
     } else {
         serde_json::from_str(body).unwrap_or(Value::String(body.to_string()))
     };
-    Ok((status, value))
+    Ok((status, head.to_lowercase(), value))
 }
 
 /// A device replica in its own directory, driven through the CLI.

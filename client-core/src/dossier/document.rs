@@ -186,6 +186,9 @@ pub struct ConflictingValue {
     pub actor: String,
     /// When the change that wrote it was made, if known.
     pub at: Option<i64>,
+    /// The description of the change that wrote it, which names who made it
+    /// (e.g. `edit applicant.phone by canbo.tanphong`), if known.
+    pub by: Option<String>,
     /// Whether this is the value every replica currently shows.
     pub shown: bool,
 }
@@ -564,18 +567,21 @@ impl DossierDoc {
             let shown = self.doc.get(&obj, key).ok().flatten().map(|(_, id)| id);
             let mut listed: Vec<ConflictingValue> = values
                 .iter()
-                .map(|(value, id)| ConflictingValue {
-                    value: display_scalar(value),
-                    actor: match id {
-                        ObjId::Id(_, actor, _) => actor.to_hex_string(),
-                        ObjId::Root => String::new(),
-                    },
-                    at: self
+                .map(|(value, id)| {
+                    let change = self
                         .doc
                         .hash_for_opid(id)
-                        .and_then(|hash| self.doc.get_change_meta_by_hash(&hash))
-                        .map(|meta| meta.timestamp),
-                    shown: shown.as_ref() == Some(id),
+                        .and_then(|hash| self.doc.get_change_meta_by_hash(&hash));
+                    ConflictingValue {
+                        value: display_scalar(value),
+                        actor: match id {
+                            ObjId::Id(_, actor, _) => actor.to_hex_string(),
+                            ObjId::Root => String::new(),
+                        },
+                        at: change.as_ref().map(|meta| meta.timestamp),
+                        by: change.and_then(|meta| meta.message.map(|m| m.to_string())),
+                        shown: shown.as_ref() == Some(id),
+                    }
                 })
                 .collect();
             listed.sort_by(|a, b| b.shown.cmp(&a.shown).then(a.at.cmp(&b.at)));

@@ -18,11 +18,10 @@ pub use document::{
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::WorkingCalendar;
-use crate::deadline::{
-    self, DeadlineError, Due, PauseInterval, PauseRule, ProcessingTime, Timeliness,
-};
+use crate::deadline::{DeadlineError, DeadlineTerms, Due, PauseRule, ProcessingTime, Timeliness};
 use crate::ids::{DossierCode, IdNumber, PhoneNumber, UnitCode};
-use crate::stage::{Outcome, Progress, StageEntry};
+use crate::search::SearchQuery;
+use crate::stage::{Progress, StageEntry};
 use crate::time;
 
 /// How the dossier reached the office.
@@ -152,47 +151,39 @@ impl Dossier {
         as_of: i64,
     ) -> Result<Standing, DeadlineError> {
         let progress = Progress::derive_as_of(&self.stages, as_of);
-        let at = |ms: i64| time::from_millis(ms).ok_or(DeadlineError::OutOfRange);
-        let received = at(self.received_at)?;
-        let now = at(as_of)?;
-        let pauses = progress
-            .waits
-            .iter()
-            .map(|w| {
-                Ok(PauseInterval {
-                    start: at(w.start)?,
-                    end: w.end.map(at).transpose()?,
-                })
-            })
-            .collect::<Result<Vec<_>, DeadlineError>>()?;
-        let finished = match progress.outcome {
-            Outcome::Open => None,
-            Outcome::Resolved { at: t, .. }
-            | Outcome::Refused { at: t }
-            | Outcome::Withdrawn { at: t } => Some(at(t)?),
-        };
-        let due = deadline::effective_due(
+        let assessment = self.deadline_terms().assess(
             calendar,
-            received,
-            self.processing,
-            self.pause_rule,
-            &pauses,
-            finished.unwrap_or(now),
-        )?;
-        let timeliness = deadline::classify(
-            calendar,
-            received,
-            self.processing,
-            self.pause_rule,
-            &pauses,
-            finished,
-            now,
+            &progress.waits,
+            progress.outcome.finished_at(),
+            as_of,
         )?;
         Ok(Standing {
             progress,
-            due,
-            timeliness,
+            due: assessment.due,
+            timeliness: assessment.timeliness,
         })
+    }
+
+    /// Whether a clerk looking for `query` means this dossier: it matches the
+    /// code, the applicant's name (diacritics optional), ID number or phone.
+    pub fn matches(&self, query: &SearchQuery) -> bool {
+        query.matches(&self.code.to_string())
+            || query.matches(&self.applicant.full_name)
+            || query.matches(self.applicant.id_number.as_str())
+            || self
+                .applicant
+                .phone
+                .as_ref()
+                .is_some_and(|p| query.matches(p.as_str()))
+    }
+
+    /// What its deadline is computed from.
+    pub fn deadline_terms(&self) -> DeadlineTerms {
+        DeadlineTerms {
+            received_at: self.received_at,
+            processing: self.processing,
+            pause_rule: self.pause_rule,
+        }
     }
 
     /// Checks the facts that types alone cannot. Every error names the field.
@@ -427,4 +418,4 @@ pub fn validate_update(before: &Dossier, after: &Dossier) -> Result<(), Validati
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

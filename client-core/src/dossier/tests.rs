@@ -16,7 +16,7 @@ fn unit() -> UnitCode {
     UnitCode::parse("26734").unwrap()
 }
 
-fn sample() -> Dossier {
+pub(crate) fn sample() -> Dossier {
     Dossier {
         code: DossierCode::parse("26734-261128-0001").unwrap(),
         unit: unit(),
@@ -220,6 +220,7 @@ fn concurrent_edits_of_a_field_are_listed_with_who_and_when_and_can_be_resolved(
     let actors: Vec<&str> = c.values.iter().map(|v| v.actor.as_str()).collect();
     assert!(actors.contains(&actor(1).to_hex_string().as_str()));
     assert!(actors.contains(&actor(2).to_hex_string().as_str()));
+    assert!(c.values.iter().all(|v| v.by.as_deref() == Some("edit")));
 
     // Picking a value is one more write; it replaces both.
     a.set_field(EditableField::ApplicantPhone, "0988000222", &meta(T0 + 40))

@@ -178,21 +178,7 @@ fn receive(args: ReceiveArgs) -> anyhow::Result<()> {
     let received = device.with(|r| {
         // The published catalogue and calendar once synced; the built-in
         // ones before the first sync.
-        let catalogue = r
-            .config_body(ConfigKind::Catalogue)
-            .and_then(|json| Catalogue::from_json(&json).ok())
-            .unwrap_or_else(Catalogue::seed);
-        let calendar = match r
-            .config_body(ConfigKind::Calendar)
-            .and_then(|json| serde_json::from_str::<WorkingCalendar>(&json).ok())
-        {
-            Some(c) => c,
-            None => {
-                use chrono::Datelike;
-                let year = chrono::Utc::now().year();
-                WorkingCalendar::seeded(year - 1..=year + 2)?
-            }
-        };
+        let (catalogue, calendar) = working_config(r)?;
         let codes: Vec<_> = r.dossiers().map(|(_, d)| d.code.clone()).collect();
         let received = intake::receive(
             &catalogue,
@@ -287,17 +273,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 let mut rows: Vec<_> = r
                     .metas()
                     .filter_map(|m| m.dossier.as_deref().map(|d| (m, d)))
-                    .filter(|(_, d)| {
-                        query.as_ref().is_none_or(|q| {
-                            q.matches(&d.applicant.full_name)
-                                || q.matches(&d.code.to_string())
-                                || q.matches(d.applicant.id_number.as_str())
-                                || d.applicant
-                                    .phone
-                                    .as_ref()
-                                    .is_some_and(|p| q.matches(p.as_str()))
-                        })
-                    })
+                    .filter(|(_, d)| query.as_ref().is_none_or(|q| d.matches(q)))
                     .map(|(m, d)| {
                         let p = d.progress();
                         serde_json::json!({
@@ -390,6 +366,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The catalogue and calendar this device works with (the published ones
+/// once synced).
+fn working_config(r: &mut server::device::Replica) -> anyhow::Result<(Catalogue, WorkingCalendar)> {
+    use chrono::Datelike;
+    let catalogue =
+        client_core::config::catalogue_or_seed(r.config_body(ConfigKind::Catalogue).as_deref());
+    let calendar = client_core::config::calendar_or_seeded(
+        r.config_body(ConfigKind::Calendar).as_deref(),
+        chrono::Utc::now().year(),
+    )?;
+    Ok((catalogue, calendar))
 }
 
 /// The document id of a dossier code on this device.
@@ -515,15 +504,7 @@ pub fn generate_activity(args: GenerateArgs) -> anyhow::Result<()> {
     let actor = device.actor().clone();
     let mut rng = Rng::new(args.seed);
     let summary = device.with(|r| -> anyhow::Result<serde_json::Value> {
-        let catalogue = r.config_body(ConfigKind::Catalogue).and_then(|j| Catalogue::from_json(&j).ok()).unwrap_or_else(Catalogue::seed);
-        let calendar = match r.config_body(ConfigKind::Calendar).and_then(|j| serde_json::from_str::<WorkingCalendar>(&j).ok()) {
-            Some(c) => c,
-            None => {
-                use chrono::Datelike;
-                let year = chrono::Utc::now().year();
-                WorkingCalendar::seeded(year - 1..=year + 2)?
-            }
-        };
+        let (catalogue, calendar) = working_config(r)?;
         let procedures: Vec<String> = catalogue.current().iter().map(|p| p.id.clone()).collect();
         let now = chrono::Utc::now().timestamp_millis();
         let mut codes: Vec<client_core::ids::DossierCode> = r.dossiers().map(|(_, d)| d.code.clone()).collect();

@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -117,7 +116,7 @@ impl IntoResponse for ApiError {
 type ApiResult<T> = Result<T, ApiError>;
 
 /// Runs store work off the async runtime.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> ApiResult<T> {
     Ok(tokio::task::spawn_blocking(f).await??)
@@ -184,7 +183,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-async fn caller(hub: &Arc<Hub>, headers: &HeaderMap) -> ApiResult<User> {
+pub(super) async fn caller(hub: &Arc<Hub>, headers: &HeaderMap) -> ApiResult<User> {
     Metrics::add(&hub.metrics.http_requests, 1);
     let token = bearer(headers)
         .ok_or_else(ApiError::unauthorized)?
@@ -332,6 +331,20 @@ async fn public_lookup(
         .ok_or_else(|| ApiError::not_found("dossier"))
 }
 
+/// Automerge actor ids sent as hex.
+pub(super) fn parse_actors(actors: &[String]) -> ApiResult<Vec<automerge::ActorId>> {
+    actors
+        .iter()
+        .map(|a| {
+            hex::decode(a)
+                .ok()
+                .filter(|b| (1..=32).contains(&b.len()))
+                .map(automerge::ActorId::from)
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| ApiError::bad_request("actors must be hex strings of 1 to 32 bytes"))
+}
+
 #[derive(Deserialize)]
 struct EnrolRequest {
     code: String,
@@ -342,17 +355,7 @@ struct EnrolRequest {
 
 async fn enrol(State(hub): HubState, Json(body): Json<EnrolRequest>) -> ApiResult<Response> {
     Metrics::add(&hub.metrics.http_requests, 1);
-    let actors = body
-        .actors
-        .iter()
-        .map(|a| {
-            hex::decode(a)
-                .ok()
-                .filter(|b| (1..=32).contains(&b.len()))
-                .map(automerge::ActorId::from)
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| ApiError::bad_request("actors must be hex strings of 1 to 32 bytes"))?;
+    let actors = parse_actors(&body.actors)?;
     let store = hub.store.clone();
     let enrolled = blocking(move || store.enrol(&body.code, &actors)).await?;
     Ok((StatusCode::CREATED, Json(enrolled)).into_response())
@@ -507,18 +510,6 @@ async fn audit(
     let store = hub.store.clone();
     let items = blocking(move || store.audit_log(q.limit.unwrap_or(100).min(1000))).await?;
     Ok(Json(items).into_response())
-}
-
-/// Serves the built web app, answering unknown paths with `index.html` so
-/// that the app's own routes work on reload.
-pub fn static_files(
-    dir: PathBuf,
-) -> tower_http::services::ServeDir<
-    tower_http::set_status::SetStatus<tower_http::services::ServeFile>,
-> {
-    let index = dir.join("index.html");
-    tower_http::services::ServeDir::new(dir)
-        .not_found_service(tower_http::services::ServeFile::new(index))
 }
 
 /// A token bucket per client address.

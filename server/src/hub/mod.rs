@@ -4,17 +4,24 @@
 //!   device.
 //! - [`api`] — the JSON API (log-in, dossiers, public look-up,
 //!   administration).
+//! - [`admin_config`] — editing and republishing units, catalogue and
+//!   calendar.
+//! - [`browser_devices`] — a logged-in user's browser enrols itself.
+//! - [`webapp`] — serving the built web app, with its caching rules.
 //! - [`demo`] — the demo province and the publication of configuration.
 //! - [`metrics`] — Prometheus metrics.
 //! - [`tls`] — certificate files or a self-signed certificate.
 //! - [`uplink`] — syncing this hub's scope with a parent hub.
 
+pub mod admin_config;
 pub mod api;
+pub mod browser_devices;
 pub mod demo;
 pub mod metrics;
 pub mod sync;
 pub mod tls;
 pub mod uplink;
+pub mod webapp;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,9 +75,11 @@ impl Hub {
             .route("/healthz", get(api::healthz))
             .route("/metrics", get(api::metrics))
             .route("/sync", get(sync::upgrade))
-            .merge(api::routes());
+            .merge(api::routes())
+            .merge(browser_devices::routes())
+            .merge(admin_config::routes());
         if let Some(dir) = pwa {
-            router = router.fallback_service(api::static_files(dir));
+            router = router.merge(webapp::routes(dir));
         }
         router.with_state(self.clone())
     }

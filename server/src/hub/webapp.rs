@@ -1,0 +1,58 @@
+//! Serving the built web app (`pwa/dist`) from the hub.
+//!
+//! Files whose names carry a content hash (`/assets/…`) are cached for a
+//! year; everything else (`index.html`, `sw.js`, the manifest) must be
+//! revalidated so a new version reaches devices on their next visit. An
+//! address that is not a file is one of the app's own screens and gets
+//! `index.html`; an unknown `/api/…` address stays a JSON 404.
+
+use std::path::PathBuf;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::Router;
+use tower_http::services::{ServeDir, ServeFile};
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+
+/// The web app as a fallback service for every address no route took.
+pub fn routes<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
+    let index = dir.join("index.html");
+    let files = ServeDir::new(dir)
+        .append_index_html_on_directories(true)
+        .fallback(ServeFile::new(index));
+    Router::new()
+        .fallback_service(files)
+        .layer(middleware::from_fn(cache_headers))
+}
+
+async fn cache_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    if path.starts_with("/api/") {
+        return super::api::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no API endpoint {path}"),
+        )
+        .into_response();
+    }
+    let mut response = next.run(request).await;
+    let policy = if path.starts_with("/assets/") && response.status().is_success() {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    if path == "/sw.js" {
+        // The service worker controls the whole site.
+        response
+            .headers_mut()
+            .insert("service-worker-allowed", HeaderValue::from_static("/"));
+    }
+    response
+}
