@@ -6,6 +6,8 @@ import type { Core, SyncEvent } from './core';
 
 /** Reconnect if the hub says nothing this long while we wait for it. */
 const STALL_MS = 20_000;
+/** On a connection that stays up, check this often that both ends agree. */
+const VERIFY_MS = 120_000;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 
@@ -23,6 +25,7 @@ export class SyncDriver {
   private retryTimer: number | undefined;
   private stallTimer: number | undefined;
   private lastHeard = 0;
+  private lastVerified = 0;
   private stopped = false;
   private rejected = false;
 
@@ -83,6 +86,7 @@ export class SyncDriver {
     this.ws = ws;
     ws.onopen = () => {
       this.lastHeard = Date.now();
+      this.lastVerified = Date.now();
       try {
         this.core.raw.syncStart();
       } catch {
@@ -127,7 +131,20 @@ export class SyncDriver {
   private checkStall(): void {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
     const status = this.core.status();
-    if (status.waiting && Date.now() - this.lastHeard > STALL_MS) this.ws.close();
+    if (status.waiting && Date.now() - this.lastHeard > STALL_MS) {
+      this.ws.close();
+      return;
+    }
+    if (status.in_sync && Date.now() - this.lastVerified > VERIFY_MS) {
+      this.lastVerified = Date.now();
+      try {
+        this.core.raw.syncVerify();
+      } catch {
+        this.ws.close();
+        return;
+      }
+      this.pump();
+    }
   }
 
   private pump(): void {

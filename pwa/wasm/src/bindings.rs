@@ -164,6 +164,11 @@ impl Device {
         self.inner.sync_frame(frame).map_err(fail)
     }
 
+    #[wasm_bindgen(js_name = syncVerify)]
+    pub fn sync_verify(&mut self) -> Result<(), JsValue> {
+        self.inner.sync_verify().map_err(fail)
+    }
+
     #[wasm_bindgen(js_name = syncDisconnected)]
     pub fn sync_disconnected(&mut self) {
         self.inner.sync_disconnected()

@@ -199,6 +199,14 @@ impl BrowserDevice {
         result.map_err(err)
     }
 
+    /// On a connection that stayed up: check again that the device and the
+    /// hub hold the same heads (repairs a change a faulty link lost).
+    pub fn sync_verify(&mut self) -> WebResult<()> {
+        let result = self.engine.verify(&mut self.replica);
+        self.drain_events();
+        result.map_err(err)
+    }
+
     /// The WebSocket closed; unacknowledged changes stay pending.
     pub fn sync_disconnected(&mut self) {
         self.engine.disconnected();
