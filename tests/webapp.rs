@@ -1,9 +1,9 @@
 //! What the hub does for the web app, against a real hub process: a
 //! logged-in user's browser enrols itself, the administrator's catalogue
 //! and calendar edits reach devices, and the built app is served with its
-//! caching rules and a fallback for the app's own addresses.
+//! caching rules, gzipped copies and a fallback for the app's own addresses.
 
-use motcua_tests::hub::{TempDir, http_with_head};
+use motcua_tests::hub::{TempDir, http_raw, http_with_head};
 use motcua_tests::{HubOptions, HubProcess};
 use serde_json::json;
 
@@ -170,5 +170,34 @@ fn the_built_app_is_served_with_caching_rules_and_a_fallback_for_its_screens() -
     let (status, _, body) = http_with_head(&hub.url, "GET", "/api/no-such-thing", None, None)?;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");
+    Ok(())
+}
+
+#[test]
+fn browsers_that_accept_gzip_get_the_gzipped_copy_of_a_file() -> anyhow::Result<()> {
+    use std::io::Write;
+    let dist = TempDir::new("dist");
+    std::fs::create_dir_all(dist.path().join("assets"))?;
+    std::fs::write(dist.path().join("index.html"), "<title>app</title>")?;
+    let wasm: Vec<u8> = (0..100_000u32).map(|i| (i % 7) as u8).collect();
+    std::fs::write(dist.path().join("assets/core-1234.wasm"), &wasm)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&wasm)?;
+    let gzipped = gz.finish()?;
+    std::fs::write(dist.path().join("assets/core-1234.wasm.gz"), &gzipped)?;
+    let hub = demo_hub(vec!["--pwa".into(), dist.path().to_string_lossy().into()]);
+
+    let path = "/assets/core-1234.wasm";
+    let gzip = [("Accept-Encoding", "gzip, br".to_string())];
+    let (status, head, body) = http_raw(&hub.url, "GET", path, &gzip, b"")?;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert!(head.contains("content-type: application/wasm"), "{head}");
+    assert_eq!(body, gzipped);
+    // Without gzip the file itself.
+    let (status, head, body) = http_raw(&hub.url, "GET", path, &[], b"")?;
+    assert_eq!(status, 200);
+    assert!(!head.contains("content-encoding"), "{head}");
+    assert_eq!(body, wasm);
     Ok(())
 }

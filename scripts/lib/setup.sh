@@ -93,4 +93,9 @@ build_pwa() {
     target/wasm32-unknown-unknown/release/motcua_wasm.wasm
   echo "==> building the web app"
   (cd pwa && npm run --silent build)
+  # The hub sends these gzipped copies to browsers that accept gzip: the
+  # WebAssembly core shrinks to about a third for a slow first visit.
+  find pwa/dist -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \
+    -o -name '*.html' -o -name '*.svg' -o -name '*.webmanifest' -o -name '*.json' \) \
+    -exec gzip -9 -k -f {} +
 }

@@ -402,36 +402,59 @@ pub fn http_with_head(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> anyhow::Result<(u16, String, Value)> {
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut headers = vec![("Content-Type", "application/json".to_string())];
+    if let Some(t) = token {
+        headers.push(("Authorization", format!("Bearer {t}")));
+    }
+    let (status, head, body) = http_raw(base, method, path, &headers, payload.as_bytes())?;
+    let body = String::from_utf8_lossy(&body);
+    let value = if body.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&body).unwrap_or(Value::String(body.to_string()))
+    };
+    Ok((status, head, value))
+}
+
+/// One plain HTTP/1.1 request with the given headers; returns the status,
+/// the head (header names lowercased) and the body's bytes as sent.
+pub fn http_raw(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    payload: &[u8],
+) -> anyhow::Result<(u16, String, Vec<u8>)> {
     use std::io::{Read, Write};
     let authority = base
         .strip_prefix("http://")
         .context("http() speaks plain HTTP only")?;
     let mut stream = std::net::TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let payload = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
         payload.len()
-    )?;
+    ));
+    stream.write_all(request.as_bytes())?;
+    stream.write_all(payload)?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text.split_once("\r\n\r\n").context("no HTTP response")?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no HTTP response")?;
+    let head = String::from_utf8_lossy(&response[..split]).to_lowercase();
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .context("bad status line")?;
-    let value = if body.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(body).unwrap_or(Value::String(body.to_string()))
-    };
-    Ok((status, head.to_lowercase(), value))
+    Ok((status, head, response[split + 4..].to_vec()))
 }
 
 /// A device replica in its own directory, driven through the CLI.

@@ -4,7 +4,8 @@
 //! year; everything else (`index.html`, `sw.js`, the manifest) must be
 //! revalidated so a new version reaches devices on their next visit. An
 //! address that is not a file is one of the app's own screens and gets
-//! `index.html`; an unknown `/api/…` address stays a JSON 404.
+//! `index.html`; an unknown `/api/…` address stays a JSON 404. Browsers
+//! that accept gzip get the gzipped copies the build writes beside the files.
 
 use std::path::PathBuf;
 
@@ -21,9 +22,13 @@ const REVALIDATE: &str = "no-cache";
 /// The web app as a fallback service for every address no route took.
 pub fn routes<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
     let index = dir.join("index.html");
+    // `scripts` writes a gzipped copy beside each text and wasm file; it is
+    // sent to browsers that accept gzip (the wasm core is most of a first
+    // visit).
     let files = ServeDir::new(dir)
         .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(index));
+        .precompressed_gzip()
+        .fallback(ServeFile::new(index).precompressed_gzip());
     Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
