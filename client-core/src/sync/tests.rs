@@ -482,3 +482,25 @@ fn a_session_whose_live_feed_lagged_catches_up_and_goes_live_again() {
         "live changes stopped after the lag"
     );
 }
+
+#[test]
+fn a_replica_that_keeps_one_document_loaded_still_syncs_every_document() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26734", 2, &mut hub);
+    a.replica.set_cache_limit(1);
+    b.replica.set_cache_limit(1);
+    let docs: Vec<DocId> = (1..=5).map(|n| a.receive(n, "Lê Văn Hải")).collect();
+    for (i, id) in docs.iter().enumerate() {
+        a.stage(id, Stage::Processing, T0 + 1000 + i as i64);
+    }
+    sync(&mut a, &mut hub);
+    sync(&mut b, &mut hub);
+
+    assert_eq!(a.heads(), b.heads());
+    assert_eq!(b.heads().len(), 5);
+    for id in &docs {
+        let current = b.replica.doc(id).unwrap().progress().unwrap().current;
+        assert_eq!(current, Some(Stage::Processing));
+    }
+}
