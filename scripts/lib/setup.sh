@@ -33,3 +33,17 @@ ensure_cargo_fuzz() {
     cargo install --locked cargo-fuzz
   fi
 }
+
+# The peer the benchmarks compare against (bench/peer): the automerge-repo
+# sync server and clients from npm, at the versions pinned in its
+# package-lock.json. Installed again only when the lock file changed.
+ensure_bench_peer() {
+  local dir=bench/peer
+  if ! command -v node >/dev/null 2>&1; then
+    ensure_apt nodejs npm
+  fi
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.motcua-installed-lock"; then
+    echo "==> installing the benchmark peer (automerge-repo) from npm"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.motcua-installed-lock)
+  fi
+}
