@@ -499,7 +499,10 @@ impl<S: Storage> SyncReplica for DeviceReplica<S> {
             let refused = old.and_then(|m| m.refused);
             let meta = self.meta_for(change.doc, &am, acked, refused);
             let write = if before.is_empty() {
-                DocWrite::Snapshot(am.save())
+                // What came is a whole document already, and it loads: keep
+                // it as it came rather than encoding it again (compressing a
+                // document costs more than reading it).
+                DocWrite::Snapshot(change.bytes.clone())
             } else {
                 DocWrite::Append(am.save_after(&before))
             };
