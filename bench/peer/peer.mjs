@@ -137,7 +137,10 @@ function report(extra) {
 // units' index documents (created when missing).
 async function receiveDossiers(repo, manifest, lines) {
   const handles = []
+  let made = 0
   for (const { doc_id, dossier } of lines) {
+    // Write as we go, a batch at a time, rather than all at the end.
+    if (++made % 500 === 0) await repo.flush()
     const [first, ...later] = stagesOf(dossier)
     const handle = repo.create()
     handle.change(doc => {

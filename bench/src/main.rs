@@ -243,7 +243,10 @@ fn sync_workloads(
         let hub = ours::OurHub::prepare(n, link)?;
         let ours = ours::scenario(&hub)?;
         let theirs = if peer {
-            Some(peer::scenario(&hub, &ours, link)?)
+            Some(peer::scenario(&hub, &ours, link).unwrap_or_else(|e| {
+                eprintln!("    the peer failed: {e:#}");
+                peer::PeerScenario::failed(&e)
+            }))
         } else {
             None
         };
