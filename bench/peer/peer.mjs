@@ -2,7 +2,7 @@
 // dossiers as Automerge documents, against the published automerge-repo sync
 // server (started by the harness from node_modules).
 //
-//   node peer.mjs build   --storage DIR --dossiers FILE.jsonl --manifest OUT.json
+//   node peer.mjs build   --storage DIR --dossiers FILE.jsonl --manifest OUT.json   (the server's)
 //   node peer.mjs sync    --server URL --storage DIR|- --manifest M [--expect HEADS.json] [--unit U]
 //   node peer.mjs change  --server URL --storage DIR --manifest M --dossiers CHANGED.jsonl --heads OUT.json
 //   node peer.mjs receive --storage DIR --manifest M --dossiers NEW.jsonl --heads OUT.json
@@ -20,8 +20,9 @@
 // it prints `progress <synced> <total>` lines on stderr.
 
 import fs from "node:fs"
+import { createHash } from "node:crypto"
 import * as A from "@automerge/automerge/next"
-import { Repo } from "@automerge/automerge-repo"
+import { Repo, generateAutomergeUrl, parseAutomergeUrl } from "@automerge/automerge-repo"
 import { BrowserWebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
 import { NodeFSStorageAdapter } from "@automerge/automerge-repo-storage-nodefs"
 
@@ -179,6 +180,55 @@ async function receiveDossiers(repo, manifest, lines) {
   return handles.length
 }
 
+// The server's storage as automerge-repo's file storage keeps it, written
+// directly: each document as one compacted snapshot (what the server holds
+// once it has compacted), made with the same changes as on a device. Far
+// quicker than a Repo for a hundred thousand documents.
+async function buildStored(dir, manifest, lines) {
+  const storage = new NodeFSStorageAdapter(dir)
+  const snapshotKey = (id, doc) => {
+    const heads = A.getHeads(doc)
+    return [id, "snapshot", createHash("sha256").update(heads.join("")).digest("hex")]
+  }
+  const newId = () => parseAutomergeUrl(generateAutomergeUrl()).documentId
+  const url = id => `automerge:${id}`
+  const byUnit = {}
+  let writes = []
+  for (const { doc_id, dossier } of lines) {
+    const [first, ...later] = stagesOf(dossier)
+    let doc = A.change(A.init(), d => {
+      Object.assign(d, dossierFields(dossier))
+      d.stages.push(stageEntry(first))
+    })
+    for (const stage of later) doc = A.change(doc, d => void d.stages.push(stageEntry(stage)))
+    const id = newId()
+    manifest.docs[doc_id] = url(id)
+    manifest.heads[url(id)] = A.getHeads(doc)
+    ;(byUnit[dossier.unit] ??= []).push(doc_id)
+    writes.push(storage.save(snapshotKey(id, doc), A.save(doc)))
+    if (writes.length >= 200) {
+      await Promise.all(writes)
+      writes = []
+    }
+  }
+  for (const [unit, ids] of Object.entries(byUnit)) {
+    let index = A.change(A.init(), d => {
+      d.type = S("unit-index")
+      d.unit = S(unit)
+      d.dossiers = {}
+    })
+    index = A.change(index, d => {
+      for (const id of ids) d.dossiers[id] = S(manifest.docs[id])
+    })
+    const id = newId()
+    manifest.indexes[unit] = url(id)
+    manifest.heads[url(id)] = A.getHeads(index)
+    writes.push(storage.save(snapshotKey(id, index), A.save(index)))
+  }
+  await Promise.all(writes)
+  return lines.length + Object.keys(byUnit).length
+}
+
 // Finds the unit index and every dossier in it, and waits until the server
 // has told this client heads equal to its own for every one of them (and
 // equal to `expect`, where given).
@@ -225,9 +275,8 @@ async function syncUnits(repo, manifest, units, expect, quiet = false) {
 async function main() {
   switch (command) {
     case "build": {
-      const repo = makeRepo({ storage: args.storage })
       const manifest = loadManifest(args.manifest)
-      const docs = await receiveDossiers(repo, manifest, readJsonLines(args.dossiers))
+      const docs = await buildStored(args.storage, manifest, readJsonLines(args.dossiers))
       saveJson(args.manifest, manifest)
       report({ docs })
       break
