@@ -95,6 +95,14 @@ impl Options {
 
 fn main() -> anyhow::Result<()> {
     let options = Options::parse().quick();
+    // The hub and devices are the `motcua` built beside this binary, unless
+    // MOTCUA_BIN says otherwise.
+    if std::env::var_os("MOTCUA_BIN").is_none()
+        && let Some(beside) = std::env::current_exe()?.parent().map(|d| d.join("motcua"))
+    {
+        // SAFETY: set before any other thread starts.
+        unsafe { std::env::set_var("MOTCUA_BIN", beside) };
+    }
     let started = Instant::now();
     let load_before = measure::load_average();
     let date = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
