@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use automerge::{ActorId, ChangeHash};
+use client_core::calendar::WorkingCalendar;
+use client_core::catalogue::Catalogue;
 use client_core::codes::{CodeIssuer, CodeSlot};
 use client_core::ids::{DocId, UnitCode};
 use client_core::sync::device::{DeviceConfig, DeviceEvent, DeviceSync};
@@ -27,7 +29,7 @@ use client_core::units::{Unit, UnitLevel};
 use futures_util::{SinkExt, StreamExt};
 use motcua_tests::hub::TempDir;
 use motcua_tests::{HubOptions, HubProcess};
-use server::device::activity::Activity;
+use server::device::activity::{Activity, catalogue_and_calendar};
 use server::device::client::{self, Endpoint};
 use server::store::Store;
 use server::store::identity::DeviceKind;
@@ -154,8 +156,16 @@ struct SimDevice {
 
 impl SimDevice {
     fn new(enrolled: Enrolled, role: Role, seed: u64) -> anyhow::Result<SimDevice> {
+        // Every device works with the same built-in catalogue and calendar,
+        // made once.
+        static KNOWLEDGE: std::sync::OnceLock<(Catalogue, WorkingCalendar)> =
+            std::sync::OnceLock::new();
         let mut replica = DeviceReplica::open(MemoryStorage::new(), ActorId::random())
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if KNOWLEDGE.get().is_none() {
+            let _ = KNOWLEDGE.set(catalogue_and_calendar(&mut replica)?);
+        }
+        let (catalogue, calendar) = KNOWLEDGE.get().cloned().context("catalogue")?;
         replica.set_cache_limit(if role == Role::Leader { 1024 } else { 4 });
         let slots = enrolled
             .slots
@@ -163,7 +173,9 @@ impl SimDevice {
             .map(|s| CodeSlot::new(*s))
             .collect::<Result<Vec<_>, _>>()?;
         let issuer = CodeIssuer::new(enrolled.unit.clone(), slots)?;
-        let activity = Activity::new(&mut replica, issuer, "bench", "canbo", seed)?;
+        let activity = Activity::using(
+            catalogue, calendar, &replica, issuer, "bench", "canbo", seed,
+        );
         Ok(SimDevice {
             token: enrolled.token,
             replica,
@@ -649,7 +661,18 @@ fn hub_memory_at(dossiers: usize, devices: usize, peer: bool, main: bool) -> any
     side.set("all reconnected in", seconds(reconnected_in.as_secs_f64()));
     side.set("devices failed", failed);
     let theirs = if peer {
-        Some(crate::peer::hub_memory(&export, devices)?)
+        Some(
+            crate::peer::hub_memory(&export, devices).unwrap_or_else(|e| {
+                eprintln!("    the peer failed: {e:#}");
+                Side::note(
+                    format!("failed: {e:#}")
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            }),
+        )
     } else {
         None
     };

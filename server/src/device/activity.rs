@@ -125,9 +125,25 @@ impl Activity {
         seed: u64,
     ) -> anyhow::Result<Self> {
         let (catalogue, calendar) = catalogue_and_calendar(replica)?;
+        Ok(Self::using(
+            catalogue, calendar, replica, issuer, device, user, seed,
+        ))
+    }
+
+    /// Works with the given catalogue and calendar (many simulated devices
+    /// share one).
+    pub fn using<S: Storage>(
+        catalogue: Catalogue,
+        calendar: WorkingCalendar,
+        replica: &DeviceReplica<S>,
+        issuer: CodeIssuer,
+        device: &str,
+        user: &str,
+        seed: u64,
+    ) -> Self {
         let procedures = catalogue.current().iter().map(|p| p.id.clone()).collect();
         let codes = replica.dossiers().map(|(_, d)| d.code.clone()).collect();
-        Ok(Self {
+        Self {
             rng: Rng::new(seed),
             catalogue,
             calendar,
@@ -138,7 +154,7 @@ impl Activity {
             actor: replica.actor().clone(),
             device: device.to_string(),
             user: user.to_string(),
-        })
+        }
     }
 
     /// Receives a new dossier from a random applicant at `received_at`
