@@ -220,6 +220,10 @@ fn wall_text(side: &Side) -> String {
     }
 }
 
+/// How many times longer the peer took, as text and as a number. When the
+/// peer was stopped at the time limit the number is only a lower bound: a
+/// target above it can be neither met nor missed, so no number is given
+/// (the text says "> ×…").
 fn ratio(ours: &Side, peer: Option<&Side>) -> (String, Option<f64>) {
     match (ours.wall_s, peer.and_then(|p| p.wall_s)) {
         (Some(o), Some(p)) => (times(p, o), Some(p / o)),
@@ -228,7 +232,7 @@ fn ratio(ours: &Side, peer: Option<&Side>) -> (String, Option<f64>) {
                 .is_some_and(|p| p.note.as_deref().is_some_and(|n| n.starts_with("stopped"))) =>
         {
             let limit = peer::PEER_LIMIT.as_secs_f64();
-            (format!("> {}", times(limit, o)), Some(limit / o))
+            (format!("> {} (peer stopped)", times(limit, o)), None)
         }
         _ => ("–".into(), None),
     }
