@@ -62,18 +62,31 @@ ensure_node() {
   fi
 }
 
-# The web app's node packages, from the committed package-lock.json, only
-# when node_modules is missing or was installed from another lock file.
-ensure_node_modules() {
+# The node packages of a folder (the web app, the benchmark peer) from its
+# committed package-lock.json, only when node_modules is missing or was
+# installed from another lock file.
+ensure_npm_packages() {
+  local dir="$1" what="$2"
   ensure_node
-  local stamp=pwa/node_modules/.motcua-lock
+  local stamp="$dir/node_modules/.motcua-lock"
   local want
-  want=$(sha256sum pwa/package-lock.json | cut -d' ' -f1)
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "==> installing the web app's node packages (npm ci)"
-    (cd pwa && npm ci --no-audit --no-fund --loglevel=error)
+    echo "==> installing $what (npm ci in $dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" > "$stamp"
   fi
+}
+
+ensure_node_modules() {
+  ensure_npm_packages pwa "the web app's node packages"
+}
+
+# The peer the benchmarks compare against (bench/peer): the automerge-repo
+# sync server and clients from npm, at the versions pinned in its
+# package-lock.json.
+ensure_bench_peer() {
+  ensure_npm_packages bench/peer "the benchmark peer (automerge-repo)"
 }
 
 # Debian's Chromium, which the browser tests drive (Playwright's own

@@ -171,8 +171,14 @@ pub struct HubProcess {
 
 impl HubProcess {
     pub fn start(options: HubOptions) -> anyhow::Result<HubProcess> {
+        Self::start_in(TempDir::new("hub"), options)
+    }
+
+    /// Starts a hub on a data directory prepared beforehand (units, users,
+    /// enrolments written through the store).
+    pub fn start_in(data: TempDir, options: HubOptions) -> anyhow::Result<HubProcess> {
         let mut hub = HubProcess {
-            data: TempDir::new("hub"),
+            data,
             options,
             child: None,
             url: String::new(),
@@ -254,6 +260,11 @@ impl HubProcess {
     pub fn addr(&self) -> std::net::SocketAddr {
         let authority = self.url.split("://").nth(1).unwrap_or_default();
         authority.parse().expect("the hub prints host:port")
+    }
+
+    /// The hub's process id, while it runs (to read its memory use).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn is_running(&mut self) -> bool {

@@ -159,6 +159,7 @@ pub struct DeviceReplica<S: Storage> {
     metas: BTreeMap<DocId, DocMeta>,
     checkpoint: Option<Checkpoint>,
     cache: BTreeMap<DocId, (Automerge, u64)>,
+    cache_limit: usize,
     appends: BTreeMap<DocId, u32>,
     clock: u64,
 }
@@ -174,9 +175,18 @@ impl<S: Storage> DeviceReplica<S> {
             metas: metas.into_iter().map(|m| (m.id, m)).collect(),
             checkpoint,
             cache: BTreeMap::new(),
+            cache_limit: CACHE_DOCS,
             appends: BTreeMap::new(),
             clock: 0,
         })
+    }
+
+    /// Keeps at most `docs` loaded documents in memory (at least one); the
+    /// others load from storage when needed. Many replicas in one process
+    /// (a load generator) keep memory bounded this way.
+    pub fn set_cache_limit(&mut self, docs: usize) {
+        self.cache_limit = docs.max(1);
+        self.evict();
     }
 
     pub fn actor(&self) -> &ActorId {
@@ -331,16 +341,22 @@ impl<S: Storage> DeviceReplica<S> {
     fn remember(&mut self, id: DocId, am: Automerge) {
         self.clock += 1;
         self.cache.insert(id, (am, self.clock));
-        if self.cache.len() > CACHE_DOCS {
-            // Evict the least recently used document; it reloads on demand.
-            if let Some(oldest) = self
+        self.evict();
+    }
+
+    /// Evicts the least recently used documents past the limit; they reload
+    /// on demand.
+    fn evict(&mut self) {
+        while self.cache.len() > self.cache_limit {
+            let Some(oldest) = self
                 .cache
                 .iter()
                 .min_by_key(|(_, (_, used))| *used)
                 .map(|(id, _)| *id)
-            {
-                self.cache.remove(&oldest);
-            }
+            else {
+                break;
+            };
+            self.cache.remove(&oldest);
         }
     }
 
@@ -483,7 +499,10 @@ impl<S: Storage> SyncReplica for DeviceReplica<S> {
             let refused = old.and_then(|m| m.refused);
             let meta = self.meta_for(change.doc, &am, acked, refused);
             let write = if before.is_empty() {
-                DocWrite::Snapshot(am.save())
+                // What came is a whole document already, and it loads: keep
+                // it as it came rather than encoding it again (compressing a
+                // document costs more than reading it).
+                DocWrite::Snapshot(change.bytes.clone())
             } else {
                 DocWrite::Append(am.save_after(&before))
             };

@@ -533,3 +533,57 @@ fn a_session_whose_live_feed_lagged_catches_up_and_goes_live_again() {
         "live changes stopped after the lag"
     );
 }
+
+#[test]
+fn a_replica_that_keeps_one_document_loaded_still_syncs_every_document() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26734", 2, &mut hub);
+    a.replica.set_cache_limit(1);
+    b.replica.set_cache_limit(1);
+    let docs: Vec<DocId> = (1..=5).map(|n| a.receive(n, "Lê Văn Hải")).collect();
+    for (i, id) in docs.iter().enumerate() {
+        a.stage(id, Stage::Processing, T0 + 1000 + i as i64);
+    }
+    sync(&mut a, &mut hub);
+    sync(&mut b, &mut hub);
+
+    assert_eq!(a.heads(), b.heads());
+    assert_eq!(b.heads().len(), 5);
+    for id in &docs {
+        let current = b.replica.doc(id).unwrap().progress().unwrap().current;
+        assert_eq!(current, Some(Stage::Processing));
+    }
+}
+
+#[test]
+fn documents_received_from_the_hub_reload_from_storage_as_they_were() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26734", 2, &mut hub);
+    let docs: Vec<DocId> = (1..=3).map(|n| a.receive(n, "Đỗ Thị Mai")).collect();
+    a.stage(&docs[0], Stage::Processing, T0 + 1000);
+    sync(&mut a, &mut hub);
+    sync(&mut b, &mut hub);
+    // A later stage reaches b as an append to what it stored first.
+    a.stage(&docs[0], Stage::Reviewed, T0 + 2000);
+    sync(&mut a, &mut hub);
+    sync(&mut b, &mut hub);
+    let heads = b.heads();
+    assert_eq!(heads, a.heads());
+
+    let storage = std::mem::take(b.replica.storage_mut());
+    let mut reopened = DeviceReplica::open(storage, b.actor.clone()).unwrap();
+    for (id, expected) in &heads {
+        let doc = reopened.doc(id).unwrap();
+        let mut loaded = doc.heads();
+        loaded.sort();
+        assert_eq!(&loaded, expected, "{id}");
+        assert_eq!(
+            doc.read().unwrap(),
+            a.replica.doc(id).unwrap().read().unwrap()
+        );
+    }
+    let current = reopened.doc(&docs[0]).unwrap().progress().unwrap().current;
+    assert_eq!(current, Some(Stage::Reviewed));
+}

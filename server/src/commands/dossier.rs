@@ -4,9 +4,6 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use client_core::calendar::WorkingCalendar;
-use client_core::catalogue::Catalogue;
-use client_core::config::ConfigKind;
 use client_core::dossier::{
     Applicant, ChangeMeta, Channel, DocumentForm, DossierDoc, EditableField, HandedDocument,
     NewStage,
@@ -16,6 +13,7 @@ use client_core::ids::{IdNumber, PhoneNumber};
 use client_core::intake::{self, Reception};
 use client_core::search::SearchQuery;
 use client_core::stage::Stage;
+use server::device::activity::{Activity, catalogue_and_calendar};
 use server::device::{Device, keys};
 
 #[derive(Debug, clap::Args)]
@@ -72,6 +70,12 @@ enum Command {
         field: String,
         #[arg(long)]
         value: String,
+    },
+    /// Write every dossier on this device as JSON lines (`{"doc_id", "dossier"}`),
+    /// with all its fields and its stage log, for other tools.
+    Export {
+        #[arg(long)]
+        data: PathBuf,
     },
     /// Show one dossier as JSON, with its stage log and conflicts.
     Show {
@@ -176,9 +180,7 @@ fn receive(args: ReceiveArgs) -> anyhow::Result<()> {
         note: args.note.clone(),
     };
     let received = device.with(|r| {
-        // The published catalogue and calendar once synced; the built-in
-        // ones before the first sync.
-        let (catalogue, calendar) = working_config(r)?;
+        let (catalogue, calendar) = catalogue_and_calendar(r)?;
         let codes: Vec<_> = r.dossiers().map(|(_, d)| d.code.clone()).collect();
         let received = intake::receive(
             &catalogue,
@@ -340,6 +342,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 serde_json::json!({ "code": code, "field": field.path(), "value": value })
             );
         }
+        Command::Export { data } => {
+            use std::io::Write;
+            let mut device = Device::open(&data)?;
+            let lines = device.with(|r| {
+                r.dossiers()
+                    .map(|(id, d)| {
+                        serde_json::to_string(
+                            &serde_json::json!({ "doc_id": id.to_string(), "dossier": d }),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })??;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for line in lines {
+                writeln!(out, "{line}")?;
+            }
+            out.flush()?;
+        }
         Command::Show { data, code } => {
             let mut device = Device::open(&data)?;
             let id = find(&mut device, &code)?;
@@ -368,19 +388,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The catalogue and calendar this device works with (the published ones
-/// once synced).
-fn working_config(r: &mut server::device::Replica) -> anyhow::Result<(Catalogue, WorkingCalendar)> {
-    use chrono::Datelike;
-    let catalogue =
-        client_core::config::catalogue_or_seed(r.config_body(ConfigKind::Catalogue).as_deref());
-    let calendar = client_core::config::calendar_or_seeded(
-        r.config_body(ConfigKind::Calendar).as_deref(),
-        chrono::Utc::now().year(),
-    )?;
-    Ok((catalogue, calendar))
-}
-
 /// The document id of a dossier code on this device.
 pub fn find(device: &mut Device, code: &str) -> anyhow::Result<DocId> {
     let wanted = code.trim().to_uppercase();
@@ -405,70 +412,6 @@ pub fn fmt_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// A small seeded generator of realistic counter activity, for demos,
-/// tests and benchmarks.
-pub mod generate {
-    use super::*;
-
-    const FAMILY: &[&str] = &[
-        "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
-        "Hồ", "Ngô", "Dương", "Lý",
-    ];
-    const MIDDLE: &[&str] = &[
-        "Văn", "Thị", "Minh", "Ngọc", "Thanh", "Quốc", "Thu", "Đức", "Hữu", "Xuân",
-    ];
-    const GIVEN: &[&str] = &[
-        "An", "Bình", "Cường", "Dung", "Giang", "Hà", "Hải", "Hoa", "Hùng", "Khánh", "Lan", "Linh",
-        "Mai", "Nam", "Nga", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Tuấn", "Vy", "Yến",
-    ];
-
-    /// xorshift64*: reproducible from the seed, no dependency.
-    pub struct Rng(u64);
-
-    impl Rng {
-        pub fn new(seed: u64) -> Self {
-            Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-        }
-
-        pub fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-
-        pub fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-
-        pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-            &items[self.below(items.len())]
-        }
-    }
-
-    pub fn applicant(rng: &mut Rng) -> Applicant {
-        let name = format!(
-            "{} {} {}",
-            rng.pick(FAMILY),
-            rng.pick(MIDDLE),
-            rng.pick(GIVEN)
-        );
-        let id = format!(
-            "0{:02}{}{:08}",
-            1 + rng.below(96),
-            rng.below(4),
-            rng.next() % 100_000_000
-        );
-        let phone = format!("09{:08}", rng.next() % 100_000_000);
-        Applicant {
-            full_name: name,
-            id_number: IdNumber::parse(&id).expect("generated ID numbers are valid"),
-            phone: PhoneNumber::parse(&phone).ok(),
-            address: format!("Thôn {}, xã Tân Phong", 1 + rng.below(12)),
-        }
-    }
-}
-
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
     /// The device's data directory.
@@ -480,6 +423,10 @@ pub struct GenerateArgs {
     /// Stages to record on random open dossiers of this device.
     #[arg(long, default_value_t = 0)]
     stages: usize,
+    /// Move this many distinct open dossiers on by one stage each (after
+    /// the dossiers and stages above).
+    #[arg(long, default_value_t = 0)]
+    advance: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Spread the receipts over this many past days (a device issues at
@@ -494,62 +441,50 @@ pub struct GenerateArgs {
 /// `motcua generate`: receive dossiers and record stages in bulk, as a busy
 /// counter would, offline (for demos, tests and benchmarks).
 pub fn generate_activity(args: GenerateArgs) -> anyhow::Result<()> {
-    use generate::Rng;
     let mut device = Device::open(&args.data)?;
     let issuer = device.code_issuer()?;
     let device_name = device
         .setting(keys::DEVICE_ID)?
         .unwrap_or_else(|| "device".into());
-    let unit = device.unit()?;
-    let actor = device.actor().clone();
-    let mut rng = Rng::new(args.seed);
     let summary = device.with(|r| -> anyhow::Result<serde_json::Value> {
-        let (catalogue, calendar) = working_config(r)?;
-        let procedures: Vec<String> = catalogue.current().iter().map(|p| p.id.clone()).collect();
+        let mut activity = Activity::new(r, issuer, &device_name, &args.user, args.seed)?;
         let now = chrono::Utc::now().timestamp_millis();
-        let mut codes: Vec<client_core::ids::DossierCode> = r.dossiers().map(|(_, d)| d.code.clone()).collect();
-        let mut received = 0;
         for _ in 0..args.dossiers {
-            let reception = Reception {
-                procedure_id: rng.pick(&procedures).clone(),
-                applicant: generate::applicant(&mut rng),
-                documents: None,
-                sets: 1,
-                channel: if rng.below(5) == 0 { Channel::Online } else { Channel::Direct },
-                fee_paid: true,
-                result_delivery: None,
-                // A working hour on one of the past days.
-                received_at: now - rng.below(args.days.max(1) as usize) as i64 * 86_400_000 - rng.below(8 * 3600) as i64 * 1000,
-                user: args.user.clone(),
-                device: device_name.clone(),
-                note: String::new(),
-            };
-            let done = intake::receive(&catalogue, &calendar, &issuer, codes.iter(), actor.clone(), reception)?;
-            r.insert_new(done.doc_id, &done.doc).map_err(|e| anyhow::anyhow!("{e}"))?;
-            codes.push(done.dossier.code.clone());
-            received += 1;
+            // A working hour on one of the past days.
+            let days_ago = activity.rng.below(args.days.max(1) as usize) as i64;
+            let seconds = activity.rng.below(8 * 3600) as i64;
+            activity.receive(r, now - days_ago * 86_400_000 - seconds * 1000)?;
         }
         let mut recorded = 0;
-        let open: Vec<DocId> = r.dossiers().filter(|(_, d)| !d.progress().is_closed()).map(|(id, _)| *id).collect();
+        let open = Activity::open_dossiers(r);
         for i in 0..args.stages {
             if open.is_empty() {
                 break;
             }
-            let id = open[rng.below(open.len())];
-            let current = r.meta(&id).and_then(|m| m.dossier.as_ref()).and_then(|d| d.progress().current);
-            let Some(current) = current else { continue };
-            // Keep dossiers moving rather than closing most of them.
-            let choices: Vec<Stage> = current.next_stages().iter().copied().filter(|s| !s.is_final() || rng.below(4) == 0).collect();
-            if choices.is_empty() {
-                continue;
+            let id = open[activity.rng.below(open.len())];
+            if activity.advance(r, &id, now + i as i64)?.is_some() {
+                recorded += 1;
             }
-            let stage = *rng.pick(&choices);
-            let at = now + i as i64;
-            let entry = NewStage { stage, at, user: args.user.clone(), device: device_name.clone(), unit: unit.clone(), note: String::new() };
-            r.update(&id, |doc| doc.record_stage(entry)).map_err(|e| anyhow::anyhow!("{e}"))?;
-            recorded += 1;
         }
-        Ok(serde_json::json!({ "received": received, "stages": recorded, "documents": r.len(), "pending": r.pending_count() }))
+        let mut advanced = 0;
+        for id in Activity::open_dossiers(r) {
+            if advanced == args.advance {
+                break;
+            }
+            if activity
+                .advance(r, &id, now + (args.stages + advanced) as i64)?
+                .is_some()
+            {
+                advanced += 1;
+            }
+        }
+        Ok(serde_json::json!({
+            "received": args.dossiers,
+            "stages": recorded,
+            "advanced": advanced,
+            "documents": r.len(),
+            "pending": r.pending_count(),
+        }))
     })??;
     println!("{summary}");
     Ok(())

@@ -2,6 +2,8 @@
 //! a clerk performs on it offline, and the connection that syncs it.
 //!
 //! - [`storage`]: client-core's replica storage on SQLite.
+//! - [`activity`]: realistic counter activity, generated (demos, tests,
+//!   benchmarks).
 //! - [`client`]: the WebSocket driver around the sans-IO device engine,
 //!   once or continuously with back-off.
 //!
@@ -10,6 +12,7 @@
 //! every operation holds an exclusive lock on `<data>/device.lock` and
 //! reloads the replica when another process has written since.
 
+pub mod activity;
 pub mod client;
 pub mod storage;
 

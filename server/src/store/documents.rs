@@ -157,14 +157,14 @@ pub fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
 
 /// Reads a stored document from the database.
 fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
-    let snapshot: Option<Option<Vec<u8>>> = conn
+    let snapshot: Option<(Option<Vec<u8>>, i64)> = conn
         .query_row(
-            "SELECT snapshot FROM documents WHERE doc_id = ?1",
+            "SELECT snapshot, snapshot_seq FROM documents WHERE doc_id = ?1",
             [id.as_bytes()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let Some(snapshot) = snapshot else {
+    let Some((snapshot, snapshot_seq)) = snapshot else {
         return Ok(None);
     };
     let corrupt = |e: automerge::AutomergeError| StoreError::Corrupt {
@@ -175,9 +175,12 @@ fn load_from_db(conn: &Connection, id: &DocId) -> Result<Option<Automerge>> {
         Some(bytes) => Automerge::load(&bytes).map_err(corrupt)?,
         None => Automerge::new(),
     };
-    let mut stmt =
-        conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
-    let rows = stmt.query_map([id.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+    // Rows up to the snapshot are in it (a new document's first row is kept).
+    let mut stmt = conn
+        .prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+    let rows = stmt.query_map(params![id.as_bytes(), snapshot_seq], |r| {
+        r.get::<_, Vec<u8>>(0)
+    })?;
     for bytes in rows {
         doc.load_incremental(&bytes?).map_err(corrupt)?;
     }
@@ -310,6 +313,16 @@ impl Store {
                 params![id.as_bytes(), snapshot, snapshot.len() as i64],
             )?;
             tx.execute("DELETE FROM changes WHERE doc_id = ?1", [id.as_bytes()])?;
+        } else if previous_rows.is_none() {
+            // A new document is kept whole as well, in Automerge's compressed
+            // document form: a device that has none of it (a first sync)
+            // receives that, about half the size of its change rows. The row
+            // stays, for devices that check-pointed past it.
+            let snapshot = doc.save();
+            tx.execute(
+                "UPDATE documents SET snapshot = ?2, snapshot_seq = last_seq, change_rows = 0 WHERE doc_id = ?1",
+                params![id.as_bytes(), snapshot],
+            )?;
         }
         Ok(Committed {
             seq,
@@ -461,14 +474,21 @@ impl Store {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let full_page = rows.len() == PAGE_DOCS;
             let mut changes_stmt = tx.prepare_cached("SELECT seq, origin, bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+            let mut origin_stmt = tx.prepare_cached("SELECT origin FROM changes WHERE doc_id = ?1 AND seq = ?2")?;
             let mut docs = Vec::new();
             let mut size = 0usize;
             let mut upto = since;
             let mut stopped_early = false;
             for (i, (id_bytes, last_seq, snapshot_seq, snapshot)) in rows.iter().enumerate() {
                 let id = DocId::from_bytes(id_bytes.as_slice().try_into().map_err(|_| StoreError::Invalid("stored document id is damaged".into()))?);
-                // A device behind the snapshot gets the whole document.
-                let whole = (*snapshot_seq as u64) > since;
+                // A device behind the snapshot gets the whole document,
+                // unless the snapshot is the document as this device pushed
+                // it new (its change row, kept, says so): it has that.
+                let whole = (*snapshot_seq as u64) > since
+                    && origin_stmt
+                        .query_row(params![id_bytes, snapshot_seq], |r| r.get::<_, String>(0))
+                        .optional()?
+                        .is_none_or(|origin| origin != device.device_id);
                 let from = if whole { *snapshot_seq } else { since as i64 };
                 let mut bytes = if whole { snapshot.clone().unwrap_or_default() } else { Vec::new() };
                 let chunks = changes_stmt.query_map(params![id_bytes, from], |r| Ok((r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?)))?;

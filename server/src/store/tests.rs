@@ -128,6 +128,86 @@ fn index_stage(store: &Store, code: &str) -> Option<String> {
 }
 
 #[test]
+fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let actor = ActorId::from(vec![1u8; 16]);
+    let dev = device(&actor);
+    let mut other = device(&actor);
+    other.device_id = "dev-2".into();
+    let id = DocId::random();
+    let mut doc = new_dossier(&actor);
+    for (i, stage) in [Stage::HandedOver, Stage::Assigned, Stage::Processing]
+        .into_iter()
+        .enumerate()
+    {
+        doc.record_stage(NewStage {
+            stage,
+            at: T0 + 1000 * (i as i64 + 1),
+            user: "s".into(),
+            device: "d".into(),
+            unit: unit("X0101"),
+            note: String::new(),
+        })
+        .unwrap();
+    }
+    assert!(matches!(
+        push(&store, &dev, id, doc.save()),
+        DocOutcome::Accepted { .. }
+    ));
+    let rows: i64 = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT length(bytes) FROM changes WHERE doc_id = ?1",
+                [id.as_bytes()],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    let mut session = store.clone();
+    let page = client_core::sync::hub::HubStore::changes_since(&mut session, &other, 0, usize::MAX)
+        .unwrap();
+    let sent = page.docs.iter().find(|d| d.doc == id).unwrap();
+    assert!(
+        (sent.bytes.len() as i64) < rows,
+        "{} ≥ {rows}",
+        sent.bytes.len()
+    );
+    let received = Automerge::load(&sent.bytes).unwrap();
+    assert_eq!(sorted(received.get_heads()), sorted(doc.heads()));
+    // The device that pushed it is not sent it back.
+    let page =
+        client_core::sync::hub::HubStore::changes_since(&mut session, &dev, 0, usize::MAX).unwrap();
+    assert!(page.docs.iter().all(|d| d.doc != id), "echoed back");
+
+    // A device that had it up to its first commit gets only what came after.
+    let first = store.current_seq().unwrap();
+    let before = doc.heads();
+    doc.record_stage(NewStage {
+        stage: Stage::Reviewed,
+        at: T0 + 9000,
+        user: "s".into(),
+        device: "d".into(),
+        unit: unit("X0101"),
+        note: String::new(),
+    })
+    .unwrap();
+    let later = doc.automerge().save_after(&before);
+    assert!(matches!(
+        push(&store, &dev, id, later.clone()),
+        DocOutcome::Accepted { .. }
+    ));
+    let page =
+        client_core::sync::hub::HubStore::changes_since(&mut session, &other, first, usize::MAX)
+            .unwrap();
+    let sent = page.docs.iter().find(|d| d.doc == id).unwrap();
+    let mut replica = received;
+    replica.load_incremental(&sent.bytes).unwrap();
+    assert_eq!(sorted(replica.get_heads()), sorted(doc.heads()));
+    assert!(sent.bytes.len() <= later.len() + 64, "only the new change");
+}
+
+#[test]
 fn compaction_keeps_the_document_whole_for_every_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());

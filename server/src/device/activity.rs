@@ -1,0 +1,242 @@
+//! Realistic counter activity, generated: dossiers received with plausible
+//! applicants and procedures, and stages recorded on open dossiers the way a
+//! busy counter moves them on. Seeded, so a run can be repeated exactly.
+//!
+//! `motcua generate` (demos, tests) and the benchmarks' load generator both
+//! work through [`Activity`], on any device replica.
+
+use anyhow::Context;
+use automerge::ActorId;
+use client_core::calendar::WorkingCalendar;
+use client_core::catalogue::Catalogue;
+use client_core::codes::CodeIssuer;
+use client_core::config::ConfigKind;
+use client_core::dossier::{Applicant, Channel, NewStage};
+use client_core::ids::{DocId, DossierCode, IdNumber, PhoneNumber, UnitCode};
+use client_core::intake::{self, Reception};
+use client_core::stage::Stage;
+use client_core::sync::replica::{DeviceReplica, Storage};
+
+const FAMILY: &[&str] = &[
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
+    "Hồ", "Ngô", "Dương", "Lý",
+];
+const MIDDLE: &[&str] = &[
+    "Văn", "Thị", "Minh", "Ngọc", "Thanh", "Quốc", "Thu", "Đức", "Hữu", "Xuân",
+];
+const GIVEN: &[&str] = &[
+    "An", "Bình", "Cường", "Dung", "Giang", "Hà", "Hải", "Hoa", "Hùng", "Khánh", "Lan", "Linh",
+    "Mai", "Nam", "Nga", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Tuấn", "Vy", "Yến",
+];
+
+/// xorshift64*: reproducible from the seed, no dependency.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// A plausible applicant: a Vietnamese name, a CCCD number, a mobile phone.
+pub fn applicant(rng: &mut Rng) -> Applicant {
+    let name = format!(
+        "{} {} {}",
+        rng.pick(FAMILY),
+        rng.pick(MIDDLE),
+        rng.pick(GIVEN)
+    );
+    let id = format!(
+        "0{:02}{}{:08}",
+        1 + rng.below(96),
+        rng.below(4),
+        rng.next_u64() % 100_000_000
+    );
+    let phone = format!("09{:08}", rng.next_u64() % 100_000_000);
+    Applicant {
+        full_name: name,
+        id_number: IdNumber::parse(&id).expect("generated ID numbers are valid"),
+        phone: PhoneNumber::parse(&phone).ok(),
+        address: format!("Thôn {}, xã Tân Phong", 1 + rng.below(12)),
+    }
+}
+
+/// The catalogue and working calendar a device works with: those the hub
+/// published once synced, the built-in ones before its first sync.
+pub fn catalogue_and_calendar<S: Storage>(
+    replica: &mut DeviceReplica<S>,
+) -> anyhow::Result<(Catalogue, WorkingCalendar)> {
+    use chrono::Datelike;
+    let catalogue = client_core::config::catalogue_or_seed(
+        replica.config_body(ConfigKind::Catalogue).as_deref(),
+    );
+    let calendar = client_core::config::calendar_or_seeded(
+        replica.config_body(ConfigKind::Calendar).as_deref(),
+        chrono::Utc::now().year(),
+    )?;
+    Ok((catalogue, calendar))
+}
+
+/// Who works the counter, and what it knows (catalogue, calendar, codes).
+pub struct Activity {
+    pub rng: Rng,
+    catalogue: Catalogue,
+    calendar: WorkingCalendar,
+    procedures: Vec<String>,
+    issuer: CodeIssuer,
+    codes: Vec<DossierCode>,
+    actor: ActorId,
+    device: String,
+    unit: UnitCode,
+    user: String,
+}
+
+impl Activity {
+    /// Works with the catalogue and calendar the replica received (the
+    /// built-in ones before its first sync).
+    pub fn new<S: Storage>(
+        replica: &mut DeviceReplica<S>,
+        issuer: CodeIssuer,
+        device: &str,
+        user: &str,
+        seed: u64,
+    ) -> anyhow::Result<Self> {
+        let (catalogue, calendar) = catalogue_and_calendar(replica)?;
+        Ok(Self::using(
+            catalogue, calendar, replica, issuer, device, user, seed,
+        ))
+    }
+
+    /// Works with the given catalogue and calendar (many simulated devices
+    /// share one).
+    pub fn using<S: Storage>(
+        catalogue: Catalogue,
+        calendar: WorkingCalendar,
+        replica: &DeviceReplica<S>,
+        issuer: CodeIssuer,
+        device: &str,
+        user: &str,
+        seed: u64,
+    ) -> Self {
+        let procedures = catalogue.current().iter().map(|p| p.id.clone()).collect();
+        let codes = replica.dossiers().map(|(_, d)| d.code.clone()).collect();
+        Self {
+            rng: Rng::new(seed),
+            catalogue,
+            calendar,
+            procedures,
+            unit: issuer.unit().clone(),
+            issuer,
+            codes,
+            actor: replica.actor().clone(),
+            device: device.to_string(),
+            user: user.to_string(),
+        }
+    }
+
+    /// Receives a new dossier from a random applicant at `received_at`
+    /// (milliseconds), for a random procedure of the catalogue.
+    pub fn receive<S: Storage>(
+        &mut self,
+        replica: &mut DeviceReplica<S>,
+        received_at: i64,
+    ) -> anyhow::Result<DocId> {
+        let reception = Reception {
+            procedure_id: self.rng.pick(&self.procedures).clone(),
+            applicant: applicant(&mut self.rng),
+            documents: None,
+            sets: 1,
+            channel: if self.rng.below(5) == 0 {
+                Channel::Online
+            } else {
+                Channel::Direct
+            },
+            fee_paid: true,
+            result_delivery: None,
+            received_at,
+            user: self.user.clone(),
+            device: self.device.clone(),
+            note: String::new(),
+        };
+        let done = intake::receive(
+            &self.catalogue,
+            &self.calendar,
+            &self.issuer,
+            self.codes.iter(),
+            self.actor.clone(),
+            reception,
+        )?;
+        replica
+            .insert_new(done.doc_id, &done.doc)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.codes.push(done.dossier.code.clone());
+        Ok(done.doc_id)
+    }
+
+    /// Moves an open dossier on by one stage at `at` (milliseconds): one of
+    /// the stages its current one allows, rarely a final one so that most
+    /// dossiers stay open. Returns the stage, or `None` when the dossier
+    /// cannot move (closed, or unknown here).
+    pub fn advance<S: Storage>(
+        &mut self,
+        replica: &mut DeviceReplica<S>,
+        id: &DocId,
+        at: i64,
+    ) -> anyhow::Result<Option<Stage>> {
+        let current = replica
+            .meta(id)
+            .and_then(|m| m.dossier.as_ref())
+            .and_then(|d| d.progress().current);
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        let choices: Vec<Stage> = current
+            .next_stages()
+            .iter()
+            .copied()
+            .filter(|s| !s.is_final() || self.rng.below(4) == 0)
+            .collect();
+        if choices.is_empty() {
+            return Ok(None);
+        }
+        let stage = *self.rng.pick(&choices);
+        let entry = NewStage {
+            stage,
+            at,
+            user: self.user.clone(),
+            device: self.device.clone(),
+            unit: self.unit.clone(),
+            note: String::new(),
+        };
+        replica
+            .update(id, |doc| doc.record_stage(entry))
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("recording a stage on {id}"))?;
+        Ok(Some(stage))
+    }
+
+    /// The dossiers on the replica that are not closed yet.
+    pub fn open_dossiers<S: Storage>(replica: &DeviceReplica<S>) -> Vec<DocId> {
+        replica
+            .dossiers()
+            .filter(|(_, d)| !d.progress().is_closed())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
