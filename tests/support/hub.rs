@@ -353,6 +353,15 @@ impl HubProcess {
         http(&self.url, "POST", path, token, Some(body))
     }
 
+    /// GET an API path as it came: (status, header lines, body bytes).
+    pub fn get_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> anyhow::Result<(u16, String, Vec<u8>)> {
+        http_raw(&self.url, "GET", path, token, None)
+    }
+
     /// Logs a user in and returns the session token.
     pub fn login(&self, username: &str, password: &str) -> anyhow::Result<String> {
         let (status, body) = self.post(
@@ -373,7 +382,8 @@ impl Drop for HubProcess {
     }
 }
 
-/// A minimal HTTP/1.1 client for plain-HTTP test hubs.
+/// A minimal HTTP/1.1 client for plain-HTTP test hubs; the body as JSON
+/// (or as a JSON string when it is not JSON).
 pub fn http(
     base: &str,
     method: &str,
@@ -381,6 +391,25 @@ pub fn http(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> anyhow::Result<(u16, Value)> {
+    let (status, _, body) = http_raw(base, method, path, token, body)?;
+    let text = String::from_utf8_lossy(&body);
+    let value = if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text.to_string()))
+    };
+    Ok((status, value))
+}
+
+/// An HTTP answer as it came: status, header lines, body bytes (for files
+/// such as XLSX downloads).
+pub fn http_raw(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> anyhow::Result<(u16, String, Vec<u8>)> {
     use std::io::{Read, Write};
     let authority = base
         .strip_prefix("http://")
@@ -398,19 +427,17 @@ pub fn http(
     )?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text.split_once("\r\n\r\n").context("no HTTP response")?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no HTTP response")?;
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .context("bad status line")?;
-    let value = if body.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(body).unwrap_or(Value::String(body.to_string()))
-    };
-    Ok((status, value))
+    Ok((status, head, response[split + 4..].to_vec()))
 }
 
 /// A device replica in its own directory, driven through the CLI.
@@ -459,8 +486,26 @@ impl Device {
 
     /// Receives a dossier offline; returns its code.
     pub fn receive(&self, procedure: &str, name: &str) -> anyhow::Result<String> {
+        self.receive_with(procedure, name, &["--user", "canbo"])
+    }
+
+    /// Receives a dossier offline at a given time (RFC 3339), with further
+    /// `motcua dossier receive` arguments; returns its code.
+    pub fn receive_at(
+        &self,
+        procedure: &str,
+        name: &str,
+        at: &str,
+        extra: &[&str],
+    ) -> anyhow::Result<String> {
+        let mut args = vec!["--received-at", at];
+        args.extend_from_slice(extra);
+        self.receive_with(procedure, name, &args)
+    }
+
+    fn receive_with(&self, procedure: &str, name: &str, extra: &[&str]) -> anyhow::Result<String> {
         let data = self.data();
-        let v = motcua_json(&[
+        let mut args = vec![
             "dossier",
             "receive",
             "--data",
@@ -471,10 +516,18 @@ impl Device {
             name,
             "--id-number",
             "001203001234",
-            "--user",
-            "canbo",
-        ])?;
+        ];
+        args.extend_from_slice(extra);
+        let v = motcua_json(&args)?;
         Ok(v["code"].as_str().context("no code")?.to_string())
+    }
+
+    /// Records a stage that happened at `at` (RFC 3339), by `user`.
+    pub fn stage_at(&self, code: &str, stage: &str, at: &str, user: &str) -> anyhow::Result<Value> {
+        let data = self.data();
+        motcua_json(&[
+            "dossier", "stage", "--data", &data, code, stage, "--at", at, "--user", user,
+        ])
     }
 
     pub fn stage(&self, code: &str, stage: &str) -> anyhow::Result<Value> {

@@ -63,7 +63,7 @@ impl ApiError {
         )
     }
 
-    fn not_found(what: &str) -> Self {
+    pub(super) fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -71,7 +71,7 @@ impl ApiError {
         )
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(super) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 }
@@ -114,7 +114,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;
 
 /// Runs store work off the async runtime.
 async fn blocking<T: Send + 'static>(
@@ -184,7 +184,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-async fn caller(hub: &Arc<Hub>, headers: &HeaderMap) -> ApiResult<User> {
+/// The logged-in user of a request, or 401.
+pub(super) async fn caller(hub: &Arc<Hub>, headers: &HeaderMap) -> ApiResult<User> {
     Metrics::add(&hub.metrics.http_requests, 1);
     let token = bearer(headers)
         .ok_or_else(ApiError::unauthorized)?

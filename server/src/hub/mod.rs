@@ -4,6 +4,7 @@
 //!   device.
 //! - [`api`] — the JSON API (log-in, dossiers, public look-up,
 //!   administration).
+//! - [`reports`] — report 06a, the late-dossier report, forms 06 and 07.
 //! - [`demo`] — the demo province and the publication of configuration.
 //! - [`metrics`] — Prometheus metrics.
 //! - [`tls`] — certificate files or a self-signed certificate.
@@ -12,6 +13,7 @@
 pub mod api;
 pub mod demo;
 pub mod metrics;
+pub mod reports;
 pub mod sync;
 pub mod tls;
 pub mod uplink;
@@ -68,7 +70,8 @@ impl Hub {
             .route("/healthz", get(api::healthz))
             .route("/metrics", get(api::metrics))
             .route("/sync", get(sync::upgrade))
-            .merge(api::routes());
+            .merge(api::routes())
+            .merge(reports::routes());
         if let Some(dir) = pwa {
             router = router.fallback_service(api::static_files(dir));
         }

@@ -6,10 +6,12 @@
 use std::collections::BTreeSet;
 
 use client_core::calendar::WorkingCalendar;
-use client_core::dossier::Dossier;
+use client_core::deadline::{DeadlineTerms, PauseRule, ProcessingTime, TimeUnit};
+use client_core::dossier::{Channel, Dossier};
 use client_core::ids::{DocId, UnitCode};
 use client_core::search::{SearchQuery, fold};
-use client_core::stage::{NationalStatus, Outcome, Stage};
+use client_core::stage::{NationalStatus, Outcome, Stage, StageEvent};
+use client_core::statistics::{DossierFacts, Period, Unclassified, receiving_clerk};
 use rusqlite::{Transaction, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
@@ -56,12 +58,7 @@ pub fn summarize(
         Outcome::Refused { at } => (Some(at), "refused"),
         Outcome::Withdrawn { at } => (Some(at), "withdrawn"),
     };
-    let received_by = progress
-        .timeline
-        .iter()
-        .find(|e| e.stage.is_initial())
-        .map(|e| e.user.clone())
-        .unwrap_or_default();
+    let received_by = receiving_clerk(&dossier.stages).to_string();
     DossierSummary {
         doc_id: doc_id.to_string(),
         code: dossier.code.to_string(),
@@ -94,11 +91,14 @@ pub fn write_dossier(
     calendar: &WorkingCalendar,
 ) -> Result<()> {
     let s = summarize(doc_id, dossier, calendar, super::now_ms());
+    let facts = DossierFacts::from_dossier(dossier);
     tx.execute(
         "INSERT OR REPLACE INTO dossiers (doc_id, code, unit, field, procedure_id, procedure_name, channel, stage, status,
             applicant_name, applicant_folded, id_number, phone, received_by, received_at, due_at, effective_due_at,
-            clock_stopped, finished_at, outcome, updated_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            clock_stopped, finished_at, outcome, updated_seq,
+            processing_amount, processing_unit, pause_rule, stage_log, last_stage_at, applicant_address, sets)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+            ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
         params![
             doc_id.as_bytes(),
             s.code,
@@ -121,6 +121,13 @@ pub fn write_dossier(
             s.finished_at,
             s.outcome,
             seq as i64,
+            dossier.processing.amount,
+            dossier.processing.unit.as_str(),
+            dossier.pause_rule.as_str(),
+            encode_stage_log(&facts.stages),
+            facts.stages.iter().map(|e| e.at).max().unwrap_or(dossier.received_at),
+            dossier.applicant.address,
+            dossier.sets,
         ],
     )?;
     tx.execute(
@@ -139,6 +146,117 @@ pub fn write_dossier(
         ])?;
     }
     Ok(())
+}
+
+/// The layout of the index tables. A database indexed with an older one gets
+/// the missing columns and every row rebuilt from its document on opening.
+pub const INDEX_VERSION: u32 = 2;
+
+/// Columns added to `dossiers` since the first layout (see schema.sql).
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("processing_amount", "INTEGER NOT NULL DEFAULT 0"),
+    ("processing_unit", "TEXT NOT NULL DEFAULT 'working_days'"),
+    ("pause_rule", "TEXT NOT NULL DEFAULT 'extend'"),
+    ("stage_log", "BLOB NOT NULL DEFAULT x''"),
+    ("last_stage_at", "INTEGER NOT NULL DEFAULT 0"),
+    ("applicant_address", "TEXT NOT NULL DEFAULT ''"),
+    ("sets", "INTEGER NOT NULL DEFAULT 1"),
+];
+
+/// Bytes per stage in the stored stage log.
+const EVENT_BYTES: usize = 9;
+
+/// A stage log as the index stores it: per stage, its position in
+/// [`Stage::ALL`] (one byte) and its time (eight bytes, little-endian), in
+/// log order. Compact, so a report reads a million logs quickly.
+pub fn encode_stage_log(events: &[StageEvent]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(events.len() * EVENT_BYTES);
+    for e in events {
+        let position = Stage::ALL.iter().position(|s| *s == e.stage).unwrap_or(0);
+        bytes.push(position as u8);
+        bytes.extend_from_slice(&e.at.to_le_bytes());
+    }
+    bytes
+}
+
+/// Reads what [`encode_stage_log`] wrote; `None` when the bytes are damaged.
+pub fn decode_stage_log(bytes: &[u8]) -> Option<Vec<StageEvent>> {
+    if !bytes.len().is_multiple_of(EVENT_BYTES) {
+        return None;
+    }
+    bytes
+        .chunks_exact(EVENT_BYTES)
+        .map(|chunk| {
+            let stage = *Stage::ALL.get(usize::from(chunk[0]))?;
+            let at = i64::from_le_bytes(chunk[1..].try_into().ok()?);
+            Some(StageEvent { stage, at })
+        })
+        .collect()
+}
+
+/// The columns [`facts_from_row`] reads, in its order.
+const FACTS_COLUMNS: &str = "code, unit, field, channel, received_by, due_at, received_at,
+    processing_amount, processing_unit, pause_rule, stage_log";
+
+/// A dossier's report facts from its index row (columns [`FACTS_COLUMNS`]
+/// from `first`), or what is wrong with the row.
+fn facts_from_row(
+    r: &rusqlite::Row<'_>,
+    first: usize,
+) -> std::result::Result<DossierFacts, String> {
+    let text = |i: usize| -> std::result::Result<&str, String> {
+        r.get_ref(first + i)
+            .map_err(|e| e.to_string())?
+            .as_str()
+            .map_err(|e| e.to_string())
+    };
+    let int = |i: usize| -> std::result::Result<i64, String> {
+        r.get::<_, i64>(first + i).map_err(|e| e.to_string())
+    };
+    let code = text(0)?.to_string();
+    let bad = |what: &str| format!("index row of {code}: {what} is damaged");
+    let stage_log = r
+        .get_ref(first + 10)
+        .map_err(|e| e.to_string())?
+        .as_blob()
+        .map_err(|e| e.to_string())?;
+    Ok(DossierFacts {
+        unit: UnitCode::parse(text(1)?).map_err(|_| bad("unit"))?,
+        field: text(2)?.to_string(),
+        channel: Channel::parse(text(3)?).ok_or_else(|| bad("channel"))?,
+        clerk: text(4)?.to_string(),
+        due_at: int(5)?,
+        terms: DeadlineTerms {
+            received_at: int(6)?,
+            processing: ProcessingTime {
+                amount: u32::try_from(int(7)?).map_err(|_| bad("processing_amount"))?,
+                unit: TimeUnit::parse(text(8)?).ok_or_else(|| bad("processing_unit"))?,
+            },
+            pause_rule: PauseRule::parse(text(9)?).ok_or_else(|| bad("pause_rule"))?,
+        },
+        stages: decode_stage_log(stage_log).ok_or_else(|| bad("stage_log"))?,
+        code,
+    })
+}
+
+/// The report facts of dossiers, and the rows that could not be read (named,
+/// never dropped silently: `motcua admin verify` repairs them).
+#[derive(Debug, Default)]
+pub struct FactsLoad {
+    /// In parts of similar size, read in parallel, for computing in parallel.
+    pub parts: Vec<Vec<DossierFacts>>,
+    pub damaged: Vec<Unclassified>,
+}
+
+/// A dossier's report facts with what registers (Form 07) and lists print.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedDossier {
+    pub facts: DossierFacts,
+    pub procedure_name: String,
+    pub applicant_name: String,
+    pub applicant_address: String,
+    pub phone: String,
+    pub sets: u32,
 }
 
 /// Filters of the dossier list; all optional, combined with AND.
@@ -332,7 +450,8 @@ impl Store {
     }
 
     /// Re-derives every dossier's index row from its document and lists the
-    /// rows that differ (there should be none).
+    /// rows that differ (there should be none), and index rows that have no
+    /// document.
     pub fn verify_index(&self) -> Result<Vec<String>> {
         let rows: Vec<(Vec<u8>, String)> = self.read(|c| {
             let mut stmt = c.prepare("SELECT doc_id, kind FROM documents")?;
@@ -340,17 +459,44 @@ impl Store {
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
         let calendar = self.calendar();
-        let mut problems = Vec::new();
+        let mut problems: Vec<String> = self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT code FROM dossiers WHERE doc_id NOT IN (SELECT doc_id FROM documents)",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows
+                .map(|code| code.map(|code| format!("{code}: index row without a document")))
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
         for (id, kind) in rows {
             let Ok(id) = <[u8; 16]>::try_from(id.as_slice()).map(DocId::from_bytes) else {
                 problems.push("a document id is damaged".to_string());
                 continue;
             };
-            let indexed: Option<(String, Option<String>, String)> = self.read(|c| {
+            type Indexed = (
+                String,
+                Option<String>,
+                String,
+                String,
+                u32,
+                std::result::Result<DossierFacts, String>,
+            );
+            let indexed: Option<Indexed> = self.read(|c| {
                 Ok(rusqlite::OptionalExtension::optional(c.query_row(
-                    "SELECT code, stage, outcome FROM dossiers WHERE doc_id = ?1",
+                    &format!(
+                        "SELECT code, stage, outcome, applicant_address, sets, {FACTS_COLUMNS} FROM dossiers WHERE doc_id = ?1"
+                    ),
                     [id.as_bytes()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            facts_from_row(r, 5),
+                        ))
+                    },
                 ))?)
             })?;
             if kind != "dossier" {
@@ -370,9 +516,10 @@ impl Store {
                 }
             };
             let expected = summarize(&id, &dossier, &calendar, super::now_ms());
+            let expected_facts = DossierFacts::from_dossier(&dossier);
             match indexed {
                 None => problems.push(format!("{id}: no index row")),
-                Some((code, stage, outcome))
+                Some((code, stage, outcome, ..))
                     if code != expected.code
                         || stage != expected.stage
                         || outcome != expected.outcome =>
@@ -382,15 +529,272 @@ impl Store {
                         expected.code, expected.stage, expected.outcome
                     ))
                 }
+                Some((code, .., Err(damage))) => {
+                    problems.push(format!("{id} ({code}): {damage}"));
+                }
+                Some((code, _, _, address, sets, Ok(facts)))
+                    if facts != expected_facts
+                        || address != dossier.applicant.address
+                        || sets != dossier.sets =>
+                {
+                    problems.push(format!(
+                        "{id} ({code}): the report columns of the index row differ from the document"
+                    ))
+                }
                 Some(_) => {}
             }
         }
         Ok(problems)
     }
 
+    /// Brings the index tables to [`INDEX_VERSION`]: adds the columns an
+    /// older database lacks and rebuilds every row from its document.
+    pub(super) fn upgrade_index(&self) -> Result<()> {
+        let version: u32 = self
+            .meta("index_version")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        if version >= INDEX_VERSION {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let existing: BTreeSet<String> = {
+                let mut stmt = tx.prepare("SELECT name FROM pragma_table_info('dossiers')")?;
+                let names = stmt.query_map([], |r| r.get(0))?;
+                names.collect::<rusqlite::Result<_>>()?
+            };
+            for (name, definition) in ADDED_COLUMNS {
+                if !existing.contains(*name) {
+                    tx.execute_batch(&format!(
+                        "ALTER TABLE dossiers ADD COLUMN {name} {definition}"
+                    ))?;
+                }
+            }
+            Ok(())
+        })?;
+        let rebuilt = self.rebuild_index()?;
+        if rebuilt > 0 {
+            tracing::info!(
+                "rebuilt the index rows of {rebuilt} dossiers (index version {INDEX_VERSION})"
+            );
+        }
+        self.set_meta("index_version", &INDEX_VERSION.to_string())
+    }
+
+    /// Rewrites every dossier's index rows from its document, a few hundred
+    /// per transaction; returns how many. A document that does not read is
+    /// left as it is and logged (`motcua admin verify` names it).
+    pub fn rebuild_index(&self) -> Result<usize> {
+        let ids: Vec<(Vec<u8>, i64)> = self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT doc_id, last_seq FROM documents WHERE kind = 'dossier'")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        let calendar = self.calendar();
+        let mut rebuilt = 0;
+        for chunk in ids.chunks(500) {
+            let mut dossiers = Vec::with_capacity(chunk.len());
+            for (id, seq) in chunk {
+                let Ok(id) = <[u8; 16]>::try_from(id.as_slice()).map(DocId::from_bytes) else {
+                    continue;
+                };
+                let Some(doc) = self.load_doc(&id)? else {
+                    continue;
+                };
+                match client_core::dossier::DossierDoc::read_from(&doc) {
+                    Ok(dossier) => dossiers.push((id, dossier, *seq)),
+                    Err(e) => tracing::warn!("dossier {id} does not read, index row kept: {e}"),
+                }
+            }
+            self.write(|tx| {
+                for (id, dossier, seq) in &dossiers {
+                    write_dossier(tx, id, dossier, *seq as u64, &calendar)?;
+                }
+                Ok(())
+            })?;
+            rebuilt += dossiers.len();
+        }
+        Ok(rebuilt)
+    }
+
+    /// The report facts of the dossiers of `units` that `period` may count,
+    /// optionally of one field, read in `parts` parts in parallel.
+    ///
+    /// A dossier closed now whose every stage is earlier than the period's
+    /// start was closed before it began and is not read; every other
+    /// dossier received by the period's end is, and the statistics decide.
+    pub fn report_facts(
+        &self,
+        units: &[UnitCode],
+        period: &Period,
+        field: Option<&str>,
+        parts: usize,
+    ) -> Result<FactsLoad> {
+        if units.is_empty() {
+            return Ok(FactsLoad::default());
+        }
+        let (low, high): (i64, i64) = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM dossiers",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })?;
+        let parts = parts.clamp(1, 16) as i64;
+        let step = (high - low + 1).max(0) / parts + 1;
+        let ranges: Vec<(i64, i64)> = (0..parts)
+            .map(|i| (low + i * step, (low + (i + 1) * step - 1).min(high)))
+            .filter(|(from, to)| from <= to)
+            .collect();
+        let mut sql = format!(
+            "SELECT {FACTS_COLUMNS} FROM dossiers
+             WHERE rowid BETWEEN ?1 AND ?2 AND received_at <= ?3
+               AND (outcome = 'open' OR last_stage_at >= ?4)
+               AND unit IN ({})",
+            vec!["?"; units.len()].join(", ")
+        );
+        if field.is_some() {
+            sql.push_str(" AND field = ?");
+        }
+        let filters: Vec<rusqlite::types::Value> = [period.ends_at(), period.starts_at()]
+            .into_iter()
+            .map(rusqlite::types::Value::from)
+            .chain(units.iter().map(|u| u.to_string().into()))
+            .chain(field.map(|f| f.to_string().into()))
+            .collect();
+        let read_part = |(from, to): (i64, i64)| {
+            self.read(|conn| {
+                let mut stmt = conn.prepare(&sql)?;
+                let values = [from.into(), to.into()]
+                    .into_iter()
+                    .chain(filters.iter().cloned());
+                let mut rows = stmt.query(params_from_iter(values))?;
+                let mut facts = Vec::new();
+                let mut damaged = Vec::new();
+                while let Some(row) = rows.next()? {
+                    match facts_from_row(row, 0) {
+                        Ok(f) => facts.push(f),
+                        Err(reason) => damaged.push(Unclassified {
+                            code: row.get(0).unwrap_or_default(),
+                            reason,
+                        }),
+                    }
+                }
+                Ok((facts, damaged))
+            })
+        };
+        let results: Vec<Result<(Vec<DossierFacts>, Vec<Unclassified>)>> =
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = ranges
+                    .iter()
+                    .map(|range| scope.spawn(|| read_part(*range)))
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| {
+                        w.join().unwrap_or_else(|_| {
+                            Err(StoreError::Invalid(
+                                "reading the report facts failed".into(),
+                            ))
+                        })
+                    })
+                    .collect()
+            });
+        let mut load = FactsLoad::default();
+        for result in results {
+            let (facts, damaged) = result?;
+            load.parts.push(facts);
+            load.damaged.extend(damaged);
+        }
+        Ok(load)
+    }
+
+    /// The dossiers of `units` received during `period`, in order of
+    /// receipt: the register (sổ theo dõi hồ sơ, Form 07).
+    pub fn register(&self, units: &[UnitCode], period: &Period) -> Result<Vec<ListedDossier>> {
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {LISTED_COLUMNS} FROM dossiers
+             WHERE received_at BETWEEN ?1 AND ?2 AND unit IN ({})
+             ORDER BY received_at, code",
+            vec!["?"; units.len()].join(", ")
+        );
+        let values: Vec<rusqlite::types::Value> = [period.starts_at(), period.ends_at()]
+            .into_iter()
+            .map(rusqlite::types::Value::from)
+            .chain(units.iter().map(|u| u.to_string().into()))
+            .collect();
+        self.read(|conn| listed(conn, &sql, values))
+    }
+
+    /// The listed form of the dossiers with these codes (those the hub has),
+    /// by code.
+    pub fn listed_by_code(&self, codes: &[&str]) -> Result<Vec<ListedDossier>> {
+        let mut out = Vec::with_capacity(codes.len());
+        for chunk in codes.chunks(500) {
+            let sql = format!(
+                "SELECT {LISTED_COLUMNS} FROM dossiers WHERE code IN ({}) ORDER BY code",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let values = chunk.iter().map(|c| c.to_string().into()).collect();
+            out.extend(self.read(|conn| listed(conn, &sql, values))?);
+        }
+        Ok(out)
+    }
+
+    /// Writes index rows for dossiers that have no document: a data set for
+    /// timing reports at a province's scale (`motcua bench report06a`), not
+    /// a usable hub — `motcua admin verify` names every such row.
+    pub fn write_index_only(&self, dossiers: &[(DocId, Dossier)]) -> Result<()> {
+        let calendar = self.calendar();
+        let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // The rows reference documents that do not exist.
+        conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        let written = (|| -> Result<()> {
+            let tx = conn.transaction()?;
+            for (id, dossier) in dossiers {
+                write_dossier(&tx, id, dossier, 0, &calendar)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        written
+    }
+
     pub fn dossier_count(&self) -> Result<i64> {
         self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM dossiers", [], |r| r.get(0))?))
     }
+}
+
+/// The columns [`listed`] reads: the facts, then what lists print.
+const LISTED_COLUMNS: &str = "code, unit, field, channel, received_by, due_at, received_at,
+    processing_amount, processing_unit, pause_rule, stage_log,
+    procedure_name, applicant_name, applicant_address, phone, sets";
+
+fn listed(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    values: Vec<rusqlite::types::Value>,
+) -> Result<Vec<ListedDossier>> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let facts = facts_from_row(r, 0).map_err(StoreError::Invalid)?;
+        out.push(ListedDossier {
+            facts,
+            procedure_name: r.get(11)?,
+            applicant_name: r.get(12)?,
+            applicant_address: r.get(13)?,
+            phone: r.get(14)?,
+            sets: r.get(15)?,
+        });
+    }
+    Ok(out)
 }
 
 /// Midnight (UTC+7) of the day containing `ms`, in milliseconds.

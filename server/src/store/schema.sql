@@ -68,11 +68,21 @@ CREATE TABLE IF NOT EXISTS dossiers (
     clock_stopped    INTEGER NOT NULL,
     finished_at      INTEGER,
     outcome          TEXT NOT NULL,
-    updated_seq      INTEGER NOT NULL
+    updated_seq      INTEGER NOT NULL,
+    -- What reports need, so that they never load documents (index version 2;
+    -- older databases get these columns and a rebuilt index on opening):
+    processing_amount INTEGER NOT NULL DEFAULT 0,
+    processing_unit   TEXT NOT NULL DEFAULT 'working_days',
+    pause_rule        TEXT NOT NULL DEFAULT 'extend',
+    stage_log         BLOB NOT NULL DEFAULT x'',  -- stages in log order, 9 bytes each
+    last_stage_at     INTEGER NOT NULL DEFAULT 0,
+    applicant_address TEXT NOT NULL DEFAULT '',
+    sets              INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS dossiers_by_unit_status ON dossiers(unit, status);
 CREATE INDEX IF NOT EXISTS dossiers_by_unit_due ON dossiers(unit, effective_due_at);
 CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers(received_at);
+CREATE INDEX IF NOT EXISTS dossiers_by_unit_received ON dossiers(unit, received_at);
 CREATE INDEX IF NOT EXISTS dossiers_by_name ON dossiers(applicant_folded);
 CREATE INDEX IF NOT EXISTS dossiers_by_id_number ON dossiers(id_number);
 CREATE INDEX IF NOT EXISTS dossiers_by_phone ON dossiers(phone);
