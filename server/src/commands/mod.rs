@@ -1,6 +1,7 @@
 //! The `motcua` subcommands, one file each.
 
 mod admin;
+mod bench;
 mod calendar;
 mod deadline;
 mod device;
@@ -40,6 +41,9 @@ enum Command {
     Calendar(calendar::Args),
     /// Reports from a hub's database: 06a, late dossiers, forms 06 and 07.
     Report(report::Args),
+    /// Benchmarks that write their figures to a file (scripts/bench runs them).
+    #[command(hide = true)]
+    Bench(bench::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,5 +58,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Deadline(args) => deadline::run(args),
         Command::Calendar(args) => calendar::run(args),
         Command::Report(args) => report::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -445,8 +445,8 @@ fn listed_lines<'a>(
                 code: f.code.clone(),
                 unit: f.unit.to_string(),
                 unit_name: names.unit(f.unit.as_str()),
-                field: f.field.clone(),
-                clerk: f.clerk.clone(),
+                field: f.field.to_string(),
+                clerk: f.clerk.to_string(),
                 procedure: shown.map(|d| d.procedure_name.clone()).unwrap_or_default(),
                 applicant: shown.map(|d| d.applicant_name.clone()).unwrap_or_default(),
                 phone: shown.map(|d| d.phone.clone()).unwrap_or_default(),
@@ -607,7 +607,12 @@ pub fn register(store: &Store, request: &ReportRequest) -> Result<Vec<RegisterLi
     Ok(store
         .register(&units, &request.period)?
         .into_iter()
-        .filter(|d| request.field.as_ref().is_none_or(|f| *f == d.facts.field))
+        .filter(|d| {
+            request
+                .field
+                .as_deref()
+                .is_none_or(|f| f == &*d.facts.field)
+        })
         .map(|dossier| RegisterLine {
             dates: RegisterDates::of(&dossier.facts, as_of),
             dossier,

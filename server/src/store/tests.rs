@@ -374,8 +374,19 @@ fn the_report_facts_of_the_index_are_those_of_the_document() {
         .report_facts(&[unit("T01"), unit("X0101")], &period, None, 3)
         .unwrap();
     let facts: Vec<DossierFacts> = load.parts.into_iter().flatten().collect();
-    assert_eq!(facts, vec![expected]);
+    assert_eq!(facts, vec![expected.clone()]);
     assert!(load.damaged.is_empty());
+    // Through the index by unit, the same.
+    for (units, parts) in [
+        (vec![unit("T01"), unit("X0101")], 2),
+        (vec![unit("X0101")], 1),
+    ] {
+        let by_unit = store
+            .report_facts_by(&units, &period, None, parts, false)
+            .unwrap();
+        let facts: Vec<DossierFacts> = by_unit.parts.into_iter().flatten().collect();
+        assert_eq!(facts, vec![expected.clone()]);
+    }
     // Closed before a later period began: not read at all.
     let later = Period::new(day("2027-01-01"), day("2027-01-31")).unwrap();
     let load = store
@@ -407,13 +418,25 @@ fn verify_names_damaged_report_columns_and_rows_without_documents() {
     );
     store
         .write(|tx| {
-            tx.execute("UPDATE dossiers SET stage_log = x'01'", [])?;
+            tx.execute("UPDATE dossier_facts SET facts = x'01'", [])?;
             Ok(())
         })
         .unwrap();
     let problems = store.verify_index().unwrap();
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(problems[0].contains("stage_log is damaged"), "{problems:?}");
+    assert!(
+        problems[0].contains("report facts are damaged"),
+        "{problems:?}"
+    );
+    // A report leaves the row out and names it.
+    let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let period =
+        client_core::statistics::Period::new(day("2026-11-01"), day("2026-11-30")).unwrap();
+    let load = store
+        .report_facts(&[unit("X0101")], &period, None, 1)
+        .unwrap();
+    assert_eq!(load.parts.iter().map(Vec::len).sum::<usize>(), 0);
+    assert_eq!(load.damaged.len(), 1);
     // A rebuild from the documents repairs it.
     assert_eq!(store.rebuild_index().unwrap(), 1);
     assert!(store.verify_index().unwrap().is_empty());
@@ -446,9 +469,10 @@ fn an_index_of_the_first_layout_is_upgraded_and_rebuilt_on_opening() {
         // What a database of the first layout looked like.
         store
             .write(|tx| {
-                for column in ["stage_log", "processing_amount", "sets"] {
+                for column in ["applicant_address", "sets"] {
                     tx.execute_batch(&format!("ALTER TABLE dossiers DROP COLUMN {column}"))?;
                 }
+                tx.execute_batch("DROP TABLE dossier_facts")?;
                 tx.execute("DELETE FROM meta WHERE key = 'index_version'", [])?;
                 Ok(())
             })
