@@ -147,25 +147,12 @@ impl ReportData {
     pub fn report_06a(&self) -> Report06a<'_> {
         let period = self.request.period;
         let calendar: &WorkingCalendar = &self.calendar;
-        let mut parts: Vec<Report06a<'_>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = self
-                .load
-                .parts
-                .iter()
-                .map(|part| scope.spawn(move || Report06a::compute(part, period, calendar)))
-                .collect();
-            workers
-                .into_iter()
-                .zip(&self.load.parts)
-                // A worker that panicked is redone here, so nothing is lost.
-                .map(|(w, part)| {
-                    w.join()
-                        .unwrap_or_else(|_| Report06a::compute(part, period, calendar))
-                })
-                .collect()
+        let parts = crate::parallel::map(&self.load.parts, parallel_parts(), |part| {
+            Report06a::compute(part, period, calendar)
         });
+        let mut parts = parts.into_iter();
         let mut report = parts
-            .pop()
+            .next()
             .unwrap_or_else(|| Report06a::compute(std::iter::empty(), period, calendar));
         for part in parts {
             report.absorb(part);

@@ -738,7 +738,7 @@ impl Store {
     }
 
     /// The report facts of the dossiers of `units` that `period` may count,
-    /// optionally of one field, read in up to `parts` parts in parallel.
+    /// optionally of one field, read on up to `parts` threads.
     ///
     /// A dossier closed now whose every stage is earlier than the period's
     /// start was closed before it began and is not read; every other
@@ -783,20 +783,24 @@ impl Store {
         // may have (so its vector is allocated once).
         let jobs: Vec<(String, Vec<rusqlite::types::Value>, usize)> = if scan {
             let (low, high): (i64, i64) = self.read(|c| {
+                // Two subqueries, so that each is a single look-up.
                 Ok(c.query_row(
-                    "SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM dossier_facts",
+                    "SELECT coalesce((SELECT min(id) FROM dossier_facts), 0),
+                            coalesce((SELECT max(id) FROM dossier_facts), -1)",
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?)
             })?;
-            let step = (high - low + 1).max(0) / parts as i64 + 1;
+            // More ranges than threads, so that a free thread takes the next.
+            let ranges = parts as i64 * 4;
+            let step = (high - low + 1).max(0) / ranges + 1;
             // The scope is checked on each row below: cheaper than an IN
             // list of hundreds of units in SQL.
             let sql = format!(
                 "SELECT {FACTS_COLUMNS}, f.id FROM dossier_facts f NOT INDEXED
                      WHERE id BETWEEN ? AND ? AND {period_filter}{field_filter}"
             );
-            (0..parts as i64)
+            (0..ranges)
                 .map(|i| (low + i * step, (low + (i + 1) * step - 1).min(high)))
                 .filter(|(from, to)| from <= to)
                 .map(|(from, to)| {
@@ -845,37 +849,17 @@ impl Store {
                 Ok(())
             })
         };
-        // Jobs dealt round-robin to the workers.
-        let results: Vec<Result<(Vec<DossierFacts>, Vec<Unclassified>)>> =
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..parts.min(jobs.len()))
-                    .map(|w| {
-                        let mine: Vec<_> = jobs.iter().skip(w).step_by(parts).collect();
-                        scope.spawn(move || {
-                            let mut facts = Vec::new();
-                            let mut damaged = Vec::new();
-                            for job in mine {
-                                read_job(job, &mut facts, &mut damaged)?;
-                            }
-                            Ok((facts, damaged))
-                        })
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|w| {
-                        w.join().unwrap_or_else(|_| {
-                            Err(StoreError::Invalid(
-                                "reading the report facts failed".into(),
-                            ))
-                        })
-                    })
-                    .collect()
-            });
+        let results = crate::parallel::map(&jobs, parts, |job| {
+            let mut facts = Vec::new();
+            let mut damaged = Vec::new();
+            read_job(job, &mut facts, &mut damaged).map(|()| (facts, damaged))
+        });
         let mut load = FactsLoad::default();
         for result in results {
             let (facts, damaged) = result?;
-            load.parts.push(facts);
+            if !facts.is_empty() {
+                load.parts.push(facts);
+            }
             load.damaged.extend(damaged);
         }
         Ok(load)
