@@ -907,8 +907,11 @@ impl Store {
     pub fn write_index_only(&self, dossiers: &[(DocId, Dossier)]) -> Result<()> {
         let calendar = self.calendar();
         let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-        // The rows reference documents that do not exist.
-        conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        // The rows reference documents that do not exist; and a data set
+        // that is made again if lost need not wait for the disk.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -524288;",
+        )?;
         let written = (|| -> Result<()> {
             let tx = conn.transaction()?;
             for (id, dossier) in dossiers {
@@ -917,7 +920,9 @@ impl Store {
             tx.commit()?;
             Ok(())
         })();
-        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA cache_size = -2000;",
+        )?;
         written
     }
 
