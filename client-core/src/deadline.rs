@@ -76,6 +76,22 @@ pub enum PauseRule {
 }
 
 impl TimeUnit {
+    /// The identifier stored in documents and indexes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WorkingDays => "working_days",
+            Self::WorkingHours => "working_hours",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "working_days" => Some(Self::WorkingDays),
+            "working_hours" => Some(Self::WorkingHours),
+            _ => None,
+        }
+    }
+
     fn vietnamese(self) -> &'static str {
         match self {
             Self::WorkingDays => "ngày làm việc",
@@ -98,6 +114,24 @@ pub const MAX_WORKING_DAYS: u32 = 3_650;
 /// The longest processing time in working hours the engine accepts, for the
 /// same reason.
 pub const MAX_WORKING_HOURS: u32 = 30_000;
+
+impl PauseRule {
+    /// The identifier stored in documents and indexes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Extend => "extend",
+            Self::Restart => "restart",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "extend" => Some(Self::Extend),
+            "restart" => Some(Self::Restart),
+            _ => None,
+        }
+    }
+}
 
 /// A wait for the citizen (a supplement or a payment) during which the
 /// dossier's clock does not run. `end` is `None` while still waiting.

@@ -92,11 +92,7 @@ pub fn receive<'a>(
         code,
         unit: issuer.unit().clone(),
         field: procedure.field.as_str().to_string(),
-        procedure: ProcedureRef {
-            id: procedure.id.clone(),
-            version: procedure.version.clone(),
-            name: procedure.name.clone(),
-        },
+        procedure: ProcedureRef::of(procedure),
         processing: procedure.processing_time,
         pause_rule: procedure.pause_rule,
         channel: reception.channel,

@@ -27,6 +27,8 @@
 //! - [`intake`]: receiving a dossier — procedure, code, appointment, first
 //!   stage.
 //! - [`search`]: Vietnamese text normalisation and matching.
+//! - [`forms`]: what the standard forms 06 (control sheet) and 07
+//!   (register) say about a dossier, from its stage log.
 //! - [`statistics`]: report 06a and the late-dossier report, computed as of
 //!   a period's end from each dossier's stage log, with drill-down to the
 //!   dossiers behind every figure.
@@ -39,6 +41,7 @@ pub mod codes;
 pub mod config;
 pub mod deadline;
 pub mod dossier;
+pub mod forms;
 pub mod ids;
 pub mod intake;
 pub mod search;

@@ -373,6 +373,19 @@ impl HubProcess {
         http(&self.url, "PUT", path, token, Some(body))
     }
 
+    /// GET an API path as it came: (status, header lines, body bytes).
+    pub fn get_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> anyhow::Result<(u16, String, Vec<u8>)> {
+        let headers: Vec<(&str, String)> = token
+            .map(|t| ("Authorization", format!("Bearer {t}")))
+            .into_iter()
+            .collect();
+        http_raw(&self.url, "GET", path, &headers, b"")
+    }
+
     /// Logs a user in and returns the session token.
     pub fn login(&self, username: &str, password: &str) -> anyhow::Result<String> {
         let (status, body) = self.post(
@@ -393,7 +406,8 @@ impl Drop for HubProcess {
     }
 }
 
-/// A minimal HTTP/1.1 client for plain-HTTP test hubs.
+/// A minimal HTTP/1.1 client for plain-HTTP test hubs; the body as JSON
+/// (or as a JSON string when it is not JSON).
 pub fn http(
     base: &str,
     method: &str,
@@ -459,7 +473,15 @@ pub fn http_raw(
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .context("no HTTP response")?;
-    let head = String::from_utf8_lossy(&response[..split]).to_lowercase();
+    // Header names lowercased, values as sent.
+    let head = String::from_utf8_lossy(&response[..split])
+        .lines()
+        .map(|line| match line.split_once(':') {
+            Some((name, value)) => format!("{}:{value}", name.to_lowercase()),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
     let status = head
         .split_whitespace()
         .nth(1)
@@ -514,8 +536,26 @@ impl Device {
 
     /// Receives a dossier offline; returns its code.
     pub fn receive(&self, procedure: &str, name: &str) -> anyhow::Result<String> {
+        self.receive_with(procedure, name, &["--user", "canbo"])
+    }
+
+    /// Receives a dossier offline at a given time (RFC 3339), with further
+    /// `motcua dossier receive` arguments; returns its code.
+    pub fn receive_at(
+        &self,
+        procedure: &str,
+        name: &str,
+        at: &str,
+        extra: &[&str],
+    ) -> anyhow::Result<String> {
+        let mut args = vec!["--received-at", at];
+        args.extend_from_slice(extra);
+        self.receive_with(procedure, name, &args)
+    }
+
+    fn receive_with(&self, procedure: &str, name: &str, extra: &[&str]) -> anyhow::Result<String> {
         let data = self.data();
-        let v = motcua_json(&[
+        let mut args = vec![
             "dossier",
             "receive",
             "--data",
@@ -526,10 +566,18 @@ impl Device {
             name,
             "--id-number",
             "001203001234",
-            "--user",
-            "canbo",
-        ])?;
+        ];
+        args.extend_from_slice(extra);
+        let v = motcua_json(&args)?;
         Ok(v["code"].as_str().context("no code")?.to_string())
+    }
+
+    /// Records a stage that happened at `at` (RFC 3339), by `user`.
+    pub fn stage_at(&self, code: &str, stage: &str, at: &str, user: &str) -> anyhow::Result<Value> {
+        let data = self.data();
+        motcua_json(&[
+            "dossier", "stage", "--data", &data, code, stage, "--at", at, "--user", user,
+        ])
     }
 
     pub fn stage(&self, code: &str, stage: &str) -> anyhow::Result<Value> {

@@ -79,6 +79,64 @@ pub struct WorkingCalendar {
     holidays: BTreeMap<NaiveDate, Holiday>,
     swapped_working_days: BTreeSet<NaiveDate>,
     office_hours: OfficeHours,
+    /// The three fields above as one bit a day.
+    days: DayBitsOnce,
+}
+
+/// Which days of 2000–2099 are working days, one bit a day, each year
+/// worked out when first asked about, so that counting working days — which
+/// every deadline of every report does — costs a bit test a day. Derived
+/// from the calendar's own rules and forgotten by every edit; days outside
+/// the range are worked out from the rules directly.
+#[derive(Clone)]
+struct DayBitsOnce(Box<[std::sync::OnceLock<[u64; 6]>; DayBitsOnce::YEARS]>);
+
+impl Default for DayBitsOnce {
+    fn default() -> Self {
+        DayBitsOnce(Box::new(std::array::from_fn(|_| {
+            std::sync::OnceLock::new()
+        })))
+    }
+}
+
+impl DayBitsOnce {
+    const FIRST_YEAR: i32 = 2000;
+    const YEARS: usize = 100;
+
+    /// Whether `date` is a working day, if its year is in range.
+    fn get(&self, calendar: &WorkingCalendar, date: NaiveDate) -> Option<bool> {
+        let year = usize::try_from(date.year() - Self::FIRST_YEAR).ok()?;
+        let bits = self.0.get(year)?.get_or_init(|| {
+            let mut bits = [0u64; 6];
+            let first = NaiveDate::from_ymd_opt(date.year(), 1, 1).unwrap_or(date);
+            for (i, day) in first
+                .iter_days()
+                .take_while(|d| d.year() == date.year())
+                .enumerate()
+            {
+                if calendar.is_working_day_by_rules(day) {
+                    bits[i / 64] |= 1 << (i % 64);
+                }
+            }
+            bits
+        });
+        let i = date.ordinal0() as usize;
+        Some(bits[i / 64] & (1 << (i % 64)) != 0)
+    }
+}
+
+impl PartialEq for DayBitsOnce {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for DayBitsOnce {}
+
+impl std::fmt::Debug for DayBitsOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DayBits")
+    }
 }
 
 /// When the counter is open: a morning and an afternoon session, and the
@@ -203,6 +261,7 @@ impl Default for WorkingCalendar {
             holidays: BTreeMap::new(),
             swapped_working_days: BTreeSet::new(),
             office_hours: OfficeHours::default(),
+            days: DayBitsOnce::default(),
         }
     }
 }
@@ -217,14 +276,26 @@ impl WorkingCalendar {
                 calendar.holidays.insert(holiday.date, holiday);
             }
         }
+        calendar.edited();
         Ok(calendar)
     }
 
     /// Whether `date` is a working day: a swapped working day, or neither a
     /// weekend day nor a holiday.
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        self.days
+            .get(self, date)
+            .unwrap_or_else(|| self.is_working_day_by_rules(date))
+    }
+
+    fn is_working_day_by_rules(&self, date: NaiveDate) -> bool {
         self.swapped_working_days.contains(&date)
             || !(self.holidays.contains_key(&date) || self.weekend.contains(&date.weekday()))
+    }
+
+    /// Forgets the day bits after an edit.
+    fn edited(&mut self) {
+        self.days = DayBitsOnce::default();
     }
 
     /// The dates of all holidays in `year`, compensatory and declared ones
@@ -263,11 +334,13 @@ impl WorkingCalendar {
             });
         }
         self.holidays.insert(holiday.date, holiday);
+        self.edited();
         Ok(())
     }
 
     /// Removes the holiday on `date` and returns it.
     pub fn remove_holiday(&mut self, date: NaiveDate) -> Option<Holiday> {
+        self.edited();
         self.holidays.remove(&date)
     }
 
@@ -292,11 +365,13 @@ impl WorkingCalendar {
             });
         }
         self.swapped_working_days.insert(date);
+        self.edited();
         Ok(())
     }
 
     /// Makes a swapped working day a weekend day again; whether it was one.
     pub fn remove_swapped_working_day(&mut self, date: NaiveDate) -> bool {
+        self.edited();
         self.swapped_working_days.remove(&date)
     }
 
@@ -323,6 +398,7 @@ impl WorkingCalendar {
             });
         }
         self.weekend = weekend;
+        self.edited();
         Ok(())
     }
 
@@ -541,6 +617,42 @@ mod tests {
             calendar.working_day_on_or_after(date(2026, 4, 25)),
             Some(date(2026, 4, 28))
         );
+    }
+
+    #[test]
+    fn the_day_bits_follow_the_rules_and_every_edit() {
+        let mut calendar = seeded_2025_to_2027();
+        let agree = |c: &WorkingCalendar| {
+            date(2025, 1, 1)
+                .iter_days()
+                .take_while(|d| *d <= date(2027, 12, 31))
+                .all(|d| c.is_working_day(d) == c.is_working_day_by_rules(d))
+        };
+        assert!(agree(&calendar));
+        // Asked about once (so the year's bits exist), then edited.
+        let friday = date(2026, 3, 6);
+        assert!(calendar.is_working_day(friday));
+        calendar
+            .add_holiday(Holiday {
+                date: friday,
+                name: "Nghỉ".into(),
+                kind: HolidayKind::Declared,
+            })
+            .unwrap();
+        assert!(!calendar.is_working_day(friday));
+        calendar.add_swapped_working_day(date(2026, 3, 7)).unwrap();
+        assert!(calendar.is_working_day(date(2026, 3, 7)));
+        assert!(agree(&calendar));
+        calendar.remove_holiday(friday);
+        calendar.remove_swapped_working_day(date(2026, 3, 7));
+        assert!(calendar.is_working_day(friday));
+        assert!(!calendar.is_working_day(date(2026, 3, 7)));
+        calendar.set_weekend([Weekday::Sun]).unwrap();
+        assert!(calendar.is_working_day(date(2026, 3, 7)));
+        assert!(agree(&calendar));
+        // Outside the years kept as bits, the rules answer directly.
+        assert!(!calendar.is_working_day(date(2150, 1, 4))); // a Sunday
+        assert!(calendar.is_working_day(date(2150, 1, 3))); // a Saturday, worked now
     }
 
     #[test]

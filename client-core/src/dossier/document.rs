@@ -258,8 +258,8 @@ impl DossierDoc {
                 tx.put(&procedure, "name", d.procedure.name.as_str())?;
                 let processing = tx.put_object(ROOT, "processing", ObjType::Map)?;
                 tx.put(&processing, "amount", u64::from(d.processing.amount))?;
-                tx.put(&processing, "unit", time_unit_str(d.processing.unit))?;
-                tx.put(ROOT, "pause_rule", pause_rule_str(d.pause_rule))?;
+                tx.put(&processing, "unit", d.processing.unit.as_str())?;
+                tx.put(ROOT, "pause_rule", d.pause_rule.as_str())?;
                 let applicant = tx.put_object(ROOT, "applicant", ObjType::Map)?;
                 tx.put(&applicant, "full_name", d.applicant.full_name.as_str())?;
                 tx.put(&applicant, "id_number", d.applicant.id_number.as_str())?;
@@ -415,11 +415,11 @@ impl DossierDoc {
             processing: ProcessingTime {
                 amount: r.small_uint(&processing, "processing", "amount")?,
                 unit: r.parsed(&processing, "processing", "unit", |s| {
-                    parse_time_unit(s).ok_or("working_days working_hours")
+                    TimeUnit::parse(s).ok_or("working_days working_hours")
                 })?,
             },
             pause_rule: r.parsed(&ROOT, "", "pause_rule", |s| {
-                parse_pause_rule(s).ok_or("extend restart")
+                PauseRule::parse(s).ok_or("extend restart")
             })?,
             channel,
             applicant: Applicant {
@@ -656,36 +656,6 @@ fn normalize_dossier(d: &mut Dossier) {
     d.result_delivery.place = normalize(&d.result_delivery.place);
     for row in &mut d.documents {
         row.name = normalize(&row.name);
-    }
-}
-
-fn time_unit_str(unit: TimeUnit) -> &'static str {
-    match unit {
-        TimeUnit::WorkingDays => "working_days",
-        TimeUnit::WorkingHours => "working_hours",
-    }
-}
-
-fn parse_time_unit(s: &str) -> Option<TimeUnit> {
-    match s {
-        "working_days" => Some(TimeUnit::WorkingDays),
-        "working_hours" => Some(TimeUnit::WorkingHours),
-        _ => None,
-    }
-}
-
-fn pause_rule_str(rule: PauseRule) -> &'static str {
-    match rule {
-        PauseRule::Extend => "extend",
-        PauseRule::Restart => "restart",
-    }
-}
-
-fn parse_pause_rule(s: &str) -> Option<PauseRule> {
-    match s {
-        "extend" => Some(PauseRule::Extend),
-        "restart" => Some(PauseRule::Restart),
-        _ => None,
     }
 }
 

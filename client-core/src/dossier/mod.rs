@@ -82,6 +82,17 @@ pub struct ProcedureRef {
     pub name: String,
 }
 
+impl ProcedureRef {
+    /// A catalogue procedure as a dossier records it.
+    pub fn of(procedure: &crate::catalogue::Procedure) -> ProcedureRef {
+        ProcedureRef {
+            id: procedure.id.clone(),
+            version: procedure.version.clone(),
+            name: procedure.name.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applicant {
     pub full_name: String,

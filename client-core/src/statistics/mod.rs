@@ -76,9 +76,11 @@ mod report;
 mod tests;
 
 pub use report::{
-    Column, Disposition, Figures, Grouping, Intake, LateDossier, Line, ON_TIME_RATE_EN,
-    ON_TIME_RATE_VI, Report06a, Row, Summary, Unclassified, classify,
+    Column, Disposition, Figures, Grouping, Intake, KeyHasher, KeyMap, LateDossier, Line,
+    ON_TIME_RATE_EN, ON_TIME_RATE_VI, Report06a, Row, Summary, Unclassified, classify,
 };
+
+use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone};
 use serde::{Deserialize, Serialize};
@@ -92,6 +94,8 @@ use crate::time::vn_offset;
 /// What the statistics need to know about one dossier. Plain data, so the
 /// hub builds it from its index tables without loading documents and the
 /// web app builds it from its replica with [`DossierFacts::from_dossier`].
+/// The texts many dossiers share (unit, field, clerk) are shared, not
+/// copied, when a million are read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DossierFacts {
     /// The dossier code (mã hồ sơ), which drill-down lists show.
@@ -99,11 +103,11 @@ pub struct DossierFacts {
     /// The receiving unit, where the dossier is counted.
     pub unit: UnitCode,
     /// The field (lĩnh vực) id from the catalogue.
-    pub field: String,
+    pub field: Arc<str>,
     pub channel: Channel,
     /// The clerk who received it (cán bộ tiếp nhận): see
     /// [`receiving_clerk`].
-    pub clerk: String,
+    pub clerk: Arc<str>,
     /// The appointment printed on the receipt, in milliseconds.
     pub due_at: i64,
     /// When it was received, and the procedure's processing time and pause
@@ -118,9 +122,9 @@ impl DossierFacts {
         DossierFacts {
             code: dossier.code.to_string(),
             unit: dossier.unit.clone(),
-            field: dossier.field.clone(),
+            field: dossier.field.as_str().into(),
             channel: dossier.channel,
-            clerk: receiving_clerk(&dossier.stages).to_string(),
+            clerk: receiving_clerk(&dossier.stages).into(),
             due_at: dossier.due_at,
             terms: dossier.deadline_terms(),
             stages: in_log_order(&dossier.stages)

@@ -60,9 +60,9 @@ fn facts(spec: Spec) -> DossierFacts {
     DossierFacts {
         code: spec.code.to_string(),
         unit: UnitCode::parse(spec.code.split('-').next().unwrap()).unwrap(),
-        field: spec.field.to_string(),
+        field: spec.field.into(),
         channel: spec.channel,
-        clerk: spec.clerk.to_string(),
+        clerk: spec.clerk.into(),
         due_at: due.timestamp_millis(),
         terms: DeadlineTerms {
             received_at,
@@ -580,7 +580,7 @@ fn from_dossier_orders_the_log_and_names_the_receiving_clerk() {
     let f = DossierFacts::from_dossier(&d);
     assert_eq!(f.code, "26734-261128-0001");
     assert_eq!(f.terms, d.deadline_terms());
-    assert_eq!(f.clerk, "clerk1");
+    assert_eq!(&*f.clerk, "clerk1");
     let stages: Vec<Stage> = f.stages.iter().map(|e| e.stage).collect();
     assert_eq!(
         stages,
@@ -630,9 +630,9 @@ fn arb_facts() -> impl Strategy<Value = DossierFacts> {
             DossierFacts {
                 code: format!("X0101-260201-{start_day:04}"),
                 unit: UnitCode::parse(if days % 2 == 0 { "X0101" } else { "X0102" }).unwrap(),
-                field: if restart { LAND } else { CIVIL }.to_string(),
+                field: if restart { LAND } else { CIVIL }.into(),
                 channel: [Channel::Direct, Channel::Postal, Channel::Online][channel],
-                clerk: ["an", "binh"][(days % 2) as usize].to_string(),
+                clerk: ["an", "binh"][(days % 2) as usize].into(),
                 due_at: received_at,
                 terms: DeadlineTerms {
                     received_at,

@@ -1,10 +1,12 @@
 //! The `motcua` subcommands, one file each.
 
 mod admin;
+mod bench;
 mod calendar;
 mod deadline;
 mod device;
 mod dossier;
+mod report;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +39,11 @@ enum Command {
     Deadline(deadline::Args),
     /// Print a year's non-working holiday dates as JSON.
     Calendar(calendar::Args),
+    /// Reports from a hub's database: 06a, late dossiers, forms 06 and 07.
+    Report(report::Args),
+    /// Benchmarks that write their figures to a file (scripts/bench runs them).
+    #[command(hide = true)]
+    Bench(bench::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -50,5 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => dossier::generate_activity(args),
         Command::Deadline(args) => deadline::run(args),
         Command::Calendar(args) => calendar::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -62,7 +62,7 @@ impl ApiError {
         )
     }
 
-    fn not_found(what: &str) -> Self {
+    pub(super) fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -70,7 +70,7 @@ impl ApiError {
         )
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(super) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 }
@@ -113,7 +113,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;
 
 /// Runs store work off the async runtime.
 pub(super) async fn blocking<T: Send + 'static>(
@@ -183,6 +183,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The logged-in user of a request, or 401.
 pub(super) async fn caller(hub: &Arc<Hub>, headers: &HeaderMap) -> ApiResult<User> {
     Metrics::add(&hub.metrics.http_requests, 1);
     let token = bearer(headers)

@@ -8,6 +8,7 @@
 //!   calendar.
 //! - [`browser_devices`] — a logged-in user's browser enrols itself.
 //! - [`webapp`] — serving the built web app, with its caching rules.
+//! - [`reports`] — report 06a, the late-dossier report, forms 06 and 07.
 //! - [`demo`] — the demo province and the publication of configuration.
 //! - [`metrics`] — Prometheus metrics.
 //! - [`tls`] — certificate files or a self-signed certificate.
@@ -18,6 +19,7 @@ pub mod api;
 pub mod browser_devices;
 pub mod demo;
 pub mod metrics;
+pub mod reports;
 pub mod sync;
 pub mod tls;
 pub mod uplink;
@@ -77,7 +79,8 @@ impl Hub {
             .route("/sync", get(sync::upgrade))
             .merge(api::routes())
             .merge(browser_devices::routes())
-            .merge(admin_config::routes());
+            .merge(admin_config::routes())
+            .merge(reports::routes());
         if let Some(dir) = pwa {
             router = router.merge(webapp::routes(dir));
         }

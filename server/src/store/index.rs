@@ -4,12 +4,15 @@
 //! the index never disagrees with the documents.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use client_core::calendar::WorkingCalendar;
-use client_core::dossier::Dossier;
+use client_core::deadline::{DeadlineTerms, PauseRule, ProcessingTime, TimeUnit};
+use client_core::dossier::{Channel, Dossier};
 use client_core::ids::{DocId, UnitCode};
 use client_core::search::{SearchQuery, fold};
-use client_core::stage::{NationalStatus, Outcome, Stage};
+use client_core::stage::{NationalStatus, Outcome, Stage, StageEvent};
+use client_core::statistics::{DossierFacts, KeyMap, Period, Unclassified, receiving_clerk};
 use rusqlite::{Transaction, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
@@ -56,12 +59,7 @@ pub fn summarize(
         Outcome::Refused { at } => (Some(at), "refused"),
         Outcome::Withdrawn { at } => (Some(at), "withdrawn"),
     };
-    let received_by = progress
-        .timeline
-        .iter()
-        .find(|e| e.stage.is_initial())
-        .map(|e| e.user.clone())
-        .unwrap_or_default();
+    let received_by = receiving_clerk(&dossier.stages).to_string();
     DossierSummary {
         doc_id: doc_id.to_string(),
         code: dossier.code.to_string(),
@@ -94,11 +92,12 @@ pub fn write_dossier(
     calendar: &WorkingCalendar,
 ) -> Result<()> {
     let s = summarize(doc_id, dossier, calendar, super::now_ms());
+    let facts = DossierFacts::from_dossier(dossier);
     tx.execute(
         "INSERT OR REPLACE INTO dossiers (doc_id, code, unit, field, procedure_id, procedure_name, channel, stage, status,
             applicant_name, applicant_folded, id_number, phone, received_by, received_at, due_at, effective_due_at,
-            clock_stopped, finished_at, outcome, updated_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            clock_stopped, finished_at, outcome, updated_seq, applicant_address, sets)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         params![
             doc_id.as_bytes(),
             s.code,
@@ -121,8 +120,23 @@ pub fn write_dossier(
             s.finished_at,
             s.outcome,
             seq as i64,
+            dossier.applicant.address,
+            dossier.sets,
         ],
     )?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO dossier_facts (doc_id, unit, field, received_at, open, last_stage_at, facts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        doc_id.as_bytes(),
+        facts.unit.as_str(),
+        &*facts.field,
+        facts.terms.received_at,
+        s.outcome == "open",
+        last_stage_at(&facts),
+        encode_facts(&facts),
+    ])?;
     tx.execute(
         "DELETE FROM dossier_stages WHERE doc_id = ?1",
         [doc_id.as_bytes()],
@@ -139,6 +153,216 @@ pub fn write_dossier(
         ])?;
     }
     Ok(())
+}
+
+/// The layout of the index tables. A database indexed with an older one gets
+/// the missing columns and every row rebuilt from its document on opening.
+pub const INDEX_VERSION: u32 = 2;
+
+/// Columns added to `dossiers` since the first layout (see schema.sql);
+/// `dossier_facts` is new as a whole.
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("applicant_address", "TEXT NOT NULL DEFAULT ''"),
+    ("sets", "INTEGER NOT NULL DEFAULT 1"),
+];
+
+/// Bytes per stage in the stored stage log.
+const EVENT_BYTES: usize = 9;
+
+/// A stage log as the index stores it: per stage, its position in
+/// [`Stage::ALL`] (one byte) and its time (eight bytes, little-endian), in
+/// log order. Compact, so a report reads a million logs quickly.
+pub fn encode_stage_log(events: &[StageEvent]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(events.len() * EVENT_BYTES);
+    for e in events {
+        let position = Stage::ALL.iter().position(|s| *s == e.stage).unwrap_or(0);
+        bytes.push(position as u8);
+        bytes.extend_from_slice(&e.at.to_le_bytes());
+    }
+    bytes
+}
+
+/// Reads what [`encode_stage_log`] wrote; `None` when the bytes are damaged.
+pub fn decode_stage_log(bytes: &[u8]) -> Option<Vec<StageEvent>> {
+    if !bytes.len().is_multiple_of(EVENT_BYTES) {
+        return None;
+    }
+    bytes
+        .chunks_exact(EVENT_BYTES)
+        .map(|chunk| {
+            let stage = *Stage::ALL.get(usize::from(chunk[0]))?;
+            let at = i64::from_le_bytes(chunk[1..].try_into().ok()?);
+            Some(StageEvent { stage, at })
+        })
+        .collect()
+}
+
+/// When the latest stage happened (the receipt, for an empty log).
+fn last_stage_at(facts: &DossierFacts) -> i64 {
+    facts
+        .stages
+        .iter()
+        .map(|e| e.at)
+        .max()
+        .unwrap_or(facts.terms.received_at)
+}
+
+const CHANNELS: [Channel; 3] = [Channel::Direct, Channel::Postal, Channel::Online];
+const TIME_UNITS: [TimeUnit; 2] = [TimeUnit::WorkingDays, TimeUnit::WorkingHours];
+const PAUSE_RULES: [PauseRule; 2] = [PauseRule::Extend, PauseRule::Restart];
+/// The layout of a facts record; a record of another is damaged.
+const FACTS_LAYOUT: u8 = 1;
+
+/// A dossier's report facts as `dossier_facts.facts` stores them, one record
+/// so that a report reads two columns a row (`unit` and this):
+///
+/// ```text
+/// layout (1) · channel · processing unit · pause rule   one byte each, positions in
+///                                                       CHANNELS, TIME_UNITS, PAUSE_RULES
+/// processing amount                                     u32, little-endian
+/// received_at · due_at                                  i64 milliseconds, little-endian
+/// code · field · clerk                                  u16 length + UTF-8 each
+/// the stage log                                         the rest, as encode_stage_log
+/// ```
+pub fn encode_facts(f: &DossierFacts) -> Vec<u8> {
+    let position = |found: Option<usize>| found.unwrap_or(0) as u8;
+    let mut bytes = Vec::with_capacity(40 + f.code.len() + f.field.len() + f.clerk.len());
+    bytes.push(FACTS_LAYOUT);
+    bytes.push(position(CHANNELS.iter().position(|c| *c == f.channel)));
+    bytes.push(position(
+        TIME_UNITS
+            .iter()
+            .position(|u| *u == f.terms.processing.unit),
+    ));
+    bytes.push(position(
+        PAUSE_RULES.iter().position(|r| *r == f.terms.pause_rule),
+    ));
+    bytes.extend_from_slice(&f.terms.processing.amount.to_le_bytes());
+    bytes.extend_from_slice(&f.terms.received_at.to_le_bytes());
+    bytes.extend_from_slice(&f.due_at.to_le_bytes());
+    for text in [f.code.as_str(), &f.field, &f.clerk] {
+        // Texts are limited far below 64 KiB when a dossier is validated.
+        let text = &text.as_bytes()[..text.len().min(usize::from(u16::MAX))];
+        bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(text);
+    }
+    bytes.extend_from_slice(&encode_stage_log(&f.stages));
+    bytes
+}
+
+/// Reads what [`encode_facts`] wrote, for a dossier of `unit`; `None` when
+/// the record is damaged.
+fn decode_facts(unit: UnitCode, bytes: &[u8], shared: &mut SharedTexts) -> Option<DossierFacts> {
+    let mut rest = bytes;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let (head, tail) = (rest.get(..n)?, rest.get(n..)?);
+        rest = tail;
+        Some(head)
+    };
+    let head = take(4)?;
+    if head[0] != FACTS_LAYOUT {
+        return None;
+    }
+    let channel = *CHANNELS.get(usize::from(head[1]))?;
+    let time_unit = *TIME_UNITS.get(usize::from(head[2]))?;
+    let pause_rule = *PAUSE_RULES.get(usize::from(head[3]))?;
+    let amount = u32::from_le_bytes(take(4)?.try_into().ok()?);
+    let received_at = i64::from_le_bytes(take(8)?.try_into().ok()?);
+    let due_at = i64::from_le_bytes(take(8)?.try_into().ok()?);
+    let mut text = || -> Option<&str> {
+        let len = u16::from_le_bytes(take(2)?.try_into().ok()?);
+        std::str::from_utf8(take(usize::from(len))?).ok()
+    };
+    let code = text()?.to_string();
+    let field = shared.text(text()?);
+    let clerk = shared.text(text()?);
+    Some(DossierFacts {
+        code,
+        unit,
+        field,
+        channel,
+        clerk,
+        due_at,
+        terms: DeadlineTerms {
+            received_at,
+            processing: ProcessingTime {
+                amount,
+                unit: time_unit,
+            },
+            pause_rule,
+        },
+        stages: decode_stage_log(rest)?,
+    })
+}
+
+/// The texts many rows share (units, fields, clerks), kept once while rows
+/// are read, so a million rows do not allocate them a million times.
+#[derive(Default)]
+struct SharedTexts {
+    units: KeyMap<String, UnitCode>,
+    texts: KeyMap<String, Arc<str>>,
+}
+
+impl SharedTexts {
+    fn unit(&mut self, code: &str) -> Option<UnitCode> {
+        if let Some(unit) = self.units.get(code) {
+            return Some(unit.clone());
+        }
+        let unit = UnitCode::parse(code).ok()?;
+        self.units.insert(code.to_string(), unit.clone());
+        Some(unit)
+    }
+
+    fn text(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.texts.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = text.into();
+        self.texts.insert(text.to_string(), shared.clone());
+        shared
+    }
+}
+
+/// The columns of `dossier_facts f` that [`facts_from_row`] reads, in its
+/// order.
+const FACTS_COLUMNS: &str = "f.unit, f.facts";
+
+/// A dossier's report facts from its `dossier_facts` row (columns
+/// [`FACTS_COLUMNS`] from `first`), or what is wrong with the row.
+fn facts_from_row(
+    r: &rusqlite::Row<'_>,
+    first: usize,
+    shared: &mut SharedTexts,
+) -> std::result::Result<DossierFacts, String> {
+    let unit = r.get_ref(first).and_then(|v| Ok(v.as_str()?));
+    let facts = r.get_ref(first + 1).and_then(|v| Ok(v.as_blob()?));
+    match (unit, facts) {
+        (Ok(unit), Ok(facts)) => shared
+            .unit(unit)
+            .and_then(|unit| decode_facts(unit, facts, shared))
+            .ok_or_else(|| "its report facts are damaged".to_string()),
+        (Err(e), _) | (_, Err(e)) => Err(format!("its report facts cannot be read: {e}")),
+    }
+}
+
+/// The report facts of dossiers, and the rows that could not be read (named,
+/// never dropped silently: `motcua admin verify` repairs them).
+#[derive(Debug, Default)]
+pub struct FactsLoad {
+    /// In parts of similar size, read in parallel, for computing in parallel.
+    pub parts: Vec<Vec<DossierFacts>>,
+    pub damaged: Vec<Unclassified>,
+}
+
+/// A dossier's report facts with what registers (Form 07) and lists print.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedDossier {
+    pub facts: DossierFacts,
+    pub procedure_name: String,
+    pub applicant_name: String,
+    pub applicant_address: String,
+    pub phone: String,
+    pub sets: u32,
 }
 
 /// Filters of the dossier list; all optional, combined with AND.
@@ -332,7 +556,8 @@ impl Store {
     }
 
     /// Re-derives every dossier's index row from its document and lists the
-    /// rows that differ (there should be none).
+    /// rows that differ (there should be none), and index rows that have no
+    /// document.
     pub fn verify_index(&self) -> Result<Vec<String>> {
         let rows: Vec<(Vec<u8>, String)> = self.read(|c| {
             let mut stmt = c.prepare("SELECT doc_id, kind FROM documents")?;
@@ -340,17 +565,49 @@ impl Store {
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
         let calendar = self.calendar();
-        let mut problems = Vec::new();
+        let mut problems: Vec<String> = self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT code FROM dossiers WHERE doc_id NOT IN (SELECT doc_id FROM documents)
+                 UNION SELECT hex(doc_id) FROM dossier_facts WHERE doc_id NOT IN (SELECT doc_id FROM dossiers)",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows
+                .map(|code| code.map(|code| format!("{code}: index row without a document")))
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
         for (id, kind) in rows {
             let Ok(id) = <[u8; 16]>::try_from(id.as_slice()).map(DocId::from_bytes) else {
                 problems.push("a document id is damaged".to_string());
                 continue;
             };
-            let indexed: Option<(String, Option<String>, String)> = self.read(|c| {
+            type Indexed = (
+                String,
+                Option<String>,
+                String,
+                String,
+                u32,
+                (String, String, i64, bool, i64),
+                std::result::Result<DossierFacts, String>,
+            );
+            let indexed: Option<Indexed> = self.read(|c| {
                 Ok(rusqlite::OptionalExtension::optional(c.query_row(
-                    "SELECT code, stage, outcome FROM dossiers WHERE doc_id = ?1",
+                    &format!(
+                        "SELECT d.code, d.stage, d.outcome, d.applicant_address, d.sets,
+                                f.unit, f.field, f.received_at, f.open, f.last_stage_at, {FACTS_COLUMNS}
+                         FROM dossiers d JOIN dossier_facts f ON f.doc_id = d.doc_id WHERE d.doc_id = ?1"
+                    ),
                     [id.as_bytes()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            (r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?),
+                            facts_from_row(r, 10, &mut SharedTexts::default()),
+                        ))
+                    },
                 ))?)
             })?;
             if kind != "dossier" {
@@ -370,9 +627,10 @@ impl Store {
                 }
             };
             let expected = summarize(&id, &dossier, &calendar, super::now_ms());
+            let expected_facts = DossierFacts::from_dossier(&dossier);
             match indexed {
                 None => problems.push(format!("{id}: no index row")),
-                Some((code, stage, outcome))
+                Some((code, stage, outcome, ..))
                     if code != expected.code
                         || stage != expected.stage
                         || outcome != expected.outcome =>
@@ -382,15 +640,328 @@ impl Store {
                         expected.code, expected.stage, expected.outcome
                     ))
                 }
+                Some((code, .., Err(damage))) => {
+                    problems.push(format!("{id} ({code}): {damage}"));
+                }
+                Some((code, _, _, address, sets, filters, Ok(facts)))
+                    if facts != expected_facts
+                        || filters
+                            != (
+                                facts.unit.to_string(),
+                                facts.field.to_string(),
+                                facts.terms.received_at,
+                                expected.outcome == "open",
+                                last_stage_at(&facts),
+                            )
+                        || address != dossier.applicant.address
+                        || sets != dossier.sets =>
+                {
+                    problems.push(format!(
+                        "{id} ({code}): the report columns of the index row differ from the document"
+                    ))
+                }
                 Some(_) => {}
             }
         }
         Ok(problems)
     }
 
+    /// Brings the index tables to [`INDEX_VERSION`]: adds the columns an
+    /// older database lacks and rebuilds every row from its document.
+    pub(super) fn upgrade_index(&self) -> Result<()> {
+        let version: u32 = self
+            .meta("index_version")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        if version >= INDEX_VERSION {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let existing: BTreeSet<String> = {
+                let mut stmt = tx.prepare("SELECT name FROM pragma_table_info('dossiers')")?;
+                let names = stmt.query_map([], |r| r.get(0))?;
+                names.collect::<rusqlite::Result<_>>()?
+            };
+            for (name, definition) in ADDED_COLUMNS {
+                if !existing.contains(*name) {
+                    tx.execute_batch(&format!(
+                        "ALTER TABLE dossiers ADD COLUMN {name} {definition}"
+                    ))?;
+                }
+            }
+            Ok(())
+        })?;
+        let rebuilt = self.rebuild_index()?;
+        if rebuilt > 0 {
+            tracing::info!(
+                "rebuilt the index rows of {rebuilt} dossiers (index version {INDEX_VERSION})"
+            );
+        }
+        self.set_meta("index_version", &INDEX_VERSION.to_string())
+    }
+
+    /// Rewrites every dossier's index rows from its document, a few hundred
+    /// per transaction; returns how many. A document that does not read is
+    /// left as it is and logged (`motcua admin verify` names it).
+    pub fn rebuild_index(&self) -> Result<usize> {
+        let ids: Vec<(Vec<u8>, i64)> = self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT doc_id, last_seq FROM documents WHERE kind = 'dossier'")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        let calendar = self.calendar();
+        let mut rebuilt = 0;
+        for chunk in ids.chunks(500) {
+            let mut dossiers = Vec::with_capacity(chunk.len());
+            for (id, seq) in chunk {
+                let Ok(id) = <[u8; 16]>::try_from(id.as_slice()).map(DocId::from_bytes) else {
+                    continue;
+                };
+                let Some(doc) = self.load_doc(&id)? else {
+                    continue;
+                };
+                match client_core::dossier::DossierDoc::read_from(&doc) {
+                    Ok(dossier) => dossiers.push((id, dossier, *seq)),
+                    Err(e) => tracing::warn!("dossier {id} does not read, index row kept: {e}"),
+                }
+            }
+            self.write(|tx| {
+                for (id, dossier, seq) in &dossiers {
+                    write_dossier(tx, id, dossier, *seq as u64, &calendar)?;
+                }
+                Ok(())
+            })?;
+            rebuilt += dossiers.len();
+        }
+        Ok(rebuilt)
+    }
+
+    /// The report facts of the dossiers of `units` that `period` may count,
+    /// optionally of one field, read on up to `parts` threads.
+    ///
+    /// A dossier closed now whose every stage is earlier than the period's
+    /// start was closed before it began and is not read; every other
+    /// dossier received by the period's end is, and the statistics decide.
+    /// A scope of many units is read by scanning the table in ranges of its
+    /// rows; a scope of few, through the index by unit.
+    pub fn report_facts(
+        &self,
+        units: &[UnitCode],
+        period: &Period,
+        field: Option<&str>,
+        parts: usize,
+    ) -> Result<FactsLoad> {
+        let scan = units.len() * 4 >= self.units().len();
+        self.report_facts_by(units, period, field, parts, scan)
+    }
+
+    /// [`Store::report_facts`] by a scan of the table (`scan`) or through
+    /// the index by unit.
+    pub(super) fn report_facts_by(
+        &self,
+        units: &[UnitCode],
+        period: &Period,
+        field: Option<&str>,
+        parts: usize,
+        scan: bool,
+    ) -> Result<FactsLoad> {
+        if units.is_empty() {
+            return Ok(FactsLoad::default());
+        }
+        let parts = parts.clamp(1, 16);
+        let period_filter = "received_at <= ? AND (open = 1 OR last_stage_at >= ?)";
+        let field_filter = if field.is_some() {
+            " AND field = ?"
+        } else {
+            ""
+        };
+        let mut filters: Vec<rusqlite::types::Value> =
+            vec![period.ends_at().into(), period.starts_at().into()];
+        filters.extend(field.map(|f| f.to_string().into()));
+        // Each part: its SQL, its own leading values, and how many rows it
+        // may have (so its vector is allocated once).
+        let jobs: Vec<(String, Vec<rusqlite::types::Value>, usize)> = if scan {
+            let (low, high): (i64, i64) = self.read(|c| {
+                // Two subqueries, so that each is a single look-up.
+                Ok(c.query_row(
+                    "SELECT coalesce((SELECT min(id) FROM dossier_facts), 0),
+                            coalesce((SELECT max(id) FROM dossier_facts), -1)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })?;
+            // More ranges than threads, so that a free thread takes the next.
+            let ranges = parts as i64 * 4;
+            let step = (high - low + 1).max(0) / ranges + 1;
+            // The scope is checked on each row below: cheaper than an IN
+            // list of hundreds of units in SQL.
+            let sql = format!(
+                "SELECT {FACTS_COLUMNS}, f.id FROM dossier_facts f NOT INDEXED
+                     WHERE id BETWEEN ? AND ? AND {period_filter}{field_filter}"
+            );
+            (0..ranges)
+                .map(|i| (low + i * step, (low + (i + 1) * step - 1).min(high)))
+                .filter(|(from, to)| from <= to)
+                .map(|(from, to)| {
+                    let rows = usize::try_from(to - from + 1).unwrap_or(0);
+                    (sql.clone(), vec![from.into(), to.into()], rows)
+                })
+                .collect()
+        } else {
+            let sql = format!(
+                "SELECT {FACTS_COLUMNS}, f.id FROM dossier_facts f
+                     WHERE unit = ? AND {period_filter}{field_filter}"
+            );
+            units
+                .iter()
+                .map(|u| (sql.clone(), vec![u.to_string().into()], 0))
+                .collect()
+        };
+        let scope: KeyMap<&str, ()> = units.iter().map(|u| (u.as_str(), ())).collect();
+        let read_job = |(sql, values, rows): &(String, Vec<rusqlite::types::Value>, usize),
+                        facts: &mut Vec<DossierFacts>,
+                        damaged: &mut Vec<Unclassified>| {
+            self.read(|conn| {
+                // Reads of a large table go through the page cache, not copies.
+                conn.execute_batch("PRAGMA mmap_size = 4294967296")?;
+                let mut stmt = conn.prepare_cached(sql)?;
+                let all = values.iter().chain(filters.iter()).cloned();
+                facts.reserve(*rows);
+                let mut shared = SharedTexts::default();
+                let mut rows = stmt.query(params_from_iter(all))?;
+                while let Some(row) = rows.next()? {
+                    let unit = row.get_ref(0)?.as_str().unwrap_or_default();
+                    if !scope.contains_key(unit) {
+                        continue;
+                    }
+                    match facts_from_row(row, 0, &mut shared) {
+                        Ok(f) => facts.push(f),
+                        Err(reason) => damaged.push(Unclassified {
+                            code: format!(
+                                "dossier_facts #{}",
+                                row.get::<_, i64>(2).unwrap_or_default()
+                            ),
+                            reason: format!("index row {reason}; run motcua admin verify"),
+                        }),
+                    }
+                }
+                Ok(())
+            })
+        };
+        let results = crate::parallel::map(&jobs, parts, |job| {
+            let mut facts = Vec::new();
+            let mut damaged = Vec::new();
+            read_job(job, &mut facts, &mut damaged).map(|()| (facts, damaged))
+        });
+        let mut load = FactsLoad::default();
+        for result in results {
+            let (facts, damaged) = result?;
+            if !facts.is_empty() {
+                load.parts.push(facts);
+            }
+            load.damaged.extend(damaged);
+        }
+        Ok(load)
+    }
+
+    /// The dossiers of `units` received during `period`, in order of
+    /// receipt: the register (sổ theo dõi hồ sơ, Form 07).
+    pub fn register(&self, units: &[UnitCode], period: &Period) -> Result<Vec<ListedDossier>> {
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {LISTED_COLUMNS} FROM dossier_facts f JOIN dossiers d ON d.doc_id = f.doc_id
+             WHERE f.received_at BETWEEN ?1 AND ?2 AND f.unit IN ({})
+             ORDER BY f.received_at, d.code",
+            vec!["?"; units.len()].join(", ")
+        );
+        let values: Vec<rusqlite::types::Value> = [period.starts_at(), period.ends_at()]
+            .into_iter()
+            .map(rusqlite::types::Value::from)
+            .chain(units.iter().map(|u| u.to_string().into()))
+            .collect();
+        self.read(|conn| listed(conn, &sql, values))
+    }
+
+    /// The listed form of the dossiers with these codes (those the hub has),
+    /// by code.
+    pub fn listed_by_code(&self, codes: &[&str]) -> Result<Vec<ListedDossier>> {
+        let mut out = Vec::with_capacity(codes.len());
+        for chunk in codes.chunks(500) {
+            let sql = format!(
+                "SELECT {LISTED_COLUMNS} FROM dossiers d JOIN dossier_facts f ON f.doc_id = d.doc_id
+                 WHERE d.code IN ({}) ORDER BY d.code",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let values = chunk.iter().map(|c| c.to_string().into()).collect();
+            out.extend(self.read(|conn| listed(conn, &sql, values))?);
+        }
+        Ok(out)
+    }
+
+    /// Writes index rows for dossiers that have no document: a data set for
+    /// timing reports at a province's scale (`motcua bench report06a`), not
+    /// a usable hub — `motcua admin verify` names every such row.
+    pub fn write_index_only(&self, dossiers: &[(DocId, Dossier)]) -> Result<()> {
+        let calendar = self.calendar();
+        let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // The rows reference documents that do not exist; and a data set
+        // that is made again if lost need not wait for the disk.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -524288;",
+        )?;
+        let written = (|| -> Result<()> {
+            let tx = conn.transaction()?;
+            for (id, dossier) in dossiers {
+                write_dossier(&tx, id, dossier, 0, &calendar)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA cache_size = -2000;",
+        )?;
+        written
+    }
+
     pub fn dossier_count(&self) -> Result<i64> {
         self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM dossiers", [], |r| r.get(0))?))
     }
+}
+
+/// The columns [`listed`] reads, of `dossier_facts f JOIN dossiers d`: the
+/// facts, then what lists print.
+const LISTED_COLUMNS: &str = "f.unit, f.facts,
+    d.procedure_name, d.applicant_name, d.applicant_address, d.phone, d.sets, d.code";
+
+fn listed(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    values: Vec<rusqlite::types::Value>,
+) -> Result<Vec<ListedDossier>> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut shared = SharedTexts::default();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let facts = facts_from_row(r, 0, &mut shared).map_err(|e| {
+            let code: String = r.get(7).unwrap_or_default();
+            StoreError::Invalid(format!(
+                "the index row of {code}: {e}; run motcua admin verify"
+            ))
+        })?;
+        out.push(ListedDossier {
+            facts,
+            procedure_name: r.get(2)?,
+            applicant_name: r.get(3)?,
+            applicant_address: r.get(4)?,
+            phone: r.get(5)?,
+            sets: r.get(6)?,
+        });
+    }
+    Ok(out)
 }
 
 /// Midnight (UTC+7) of the day containing `ms`, in milliseconds.

@@ -143,6 +143,7 @@ impl Store {
             })?;
             store.set_calendar_in_memory(calendar);
         }
+        store.upgrade_index()?;
         Ok(store)
     }
 

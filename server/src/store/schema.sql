@@ -68,7 +68,11 @@ CREATE TABLE IF NOT EXISTS dossiers (
     clock_stopped    INTEGER NOT NULL,
     finished_at      INTEGER,
     outcome          TEXT NOT NULL,
-    updated_seq      INTEGER NOT NULL
+    updated_seq      INTEGER NOT NULL,
+    -- For the register (index version 2; older databases get these columns
+    -- and a rebuilt index on opening):
+    applicant_address TEXT NOT NULL DEFAULT '',
+    sets              INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS dossiers_by_unit_status ON dossiers(unit, status);
 CREATE INDEX IF NOT EXISTS dossiers_by_unit_due ON dossiers(unit, effective_due_at);
@@ -76,6 +80,21 @@ CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers(received_at);
 CREATE INDEX IF NOT EXISTS dossiers_by_name ON dossiers(applicant_folded);
 CREATE INDEX IF NOT EXISTS dossiers_by_id_number ON dossiers(id_number);
 CREATE INDEX IF NOT EXISTS dossiers_by_phone ON dossiers(phone);
+
+-- What reports read of every dossier (report 06a, the late report, the
+-- register), narrow so that a province's million rows scan in a fraction of
+-- a second; rewritten with the dossier's row.
+CREATE TABLE IF NOT EXISTS dossier_facts (
+    id            INTEGER PRIMARY KEY,  -- scan order; parallel parts split on it
+    doc_id        BLOB NOT NULL UNIQUE REFERENCES documents(doc_id),
+    unit          TEXT NOT NULL,        -- receiving unit
+    field         TEXT NOT NULL,
+    received_at   INTEGER NOT NULL,
+    open          INTEGER NOT NULL,     -- 1 while open (as of now)
+    last_stage_at INTEGER NOT NULL,     -- the latest stage's time
+    facts         BLOB NOT NULL         -- the rest of the facts, in one record (index.rs)
+);
+CREATE INDEX IF NOT EXISTS dossier_facts_by_unit ON dossier_facts(unit, received_at);
 
 -- Stage log entries, for reports that need every stage (index, rebuilt with the dossier).
 CREATE TABLE IF NOT EXISTS dossier_stages (

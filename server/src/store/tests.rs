@@ -420,3 +420,171 @@ fn loaded_documents_stay_within_the_cache_bound() {
     );
     assert_eq!(store.dossier_count().unwrap(), 10);
 }
+
+#[test]
+fn the_report_facts_of_the_index_are_those_of_the_document() {
+    use client_core::statistics::{DossierFacts, Period};
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let actor = ActorId::from(vec![1u8; 16]);
+    let dev = device(&actor);
+    let id = DocId::random();
+    let mut doc = new_dossier(&actor);
+    for (stage, at) in [
+        (Stage::SupplementRequested, T0 + 3_600_000),
+        (Stage::SupplementReceived, T0 + 2 * 86_400_000),
+        (Stage::Done, T0 + 3 * 86_400_000),
+    ] {
+        doc.record_stage(NewStage {
+            stage,
+            at,
+            user: "cv".into(),
+            device: "d".into(),
+            unit: unit("X0101"),
+            note: String::new(),
+        })
+        .unwrap();
+    }
+    push(&store, &dev, id, doc.save());
+    let expected = DossierFacts::from_dossier(&doc.read().unwrap());
+
+    let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let period = Period::new(day("2026-11-01"), day("2026-12-31")).unwrap();
+    let load = store
+        .report_facts(&[unit("T01"), unit("X0101")], &period, None, 3)
+        .unwrap();
+    let facts: Vec<DossierFacts> = load.parts.into_iter().flatten().collect();
+    assert_eq!(facts, vec![expected.clone()]);
+    assert!(load.damaged.is_empty());
+    // Through the index by unit, the same.
+    for (units, parts) in [
+        (vec![unit("T01"), unit("X0101")], 2),
+        (vec![unit("X0101")], 1),
+    ] {
+        let by_unit = store
+            .report_facts_by(&units, &period, None, parts, false)
+            .unwrap();
+        let facts: Vec<DossierFacts> = by_unit.parts.into_iter().flatten().collect();
+        assert_eq!(facts, vec![expected.clone()]);
+    }
+    // Closed before a later period began: not read at all.
+    let later = Period::new(day("2027-01-01"), day("2027-01-31")).unwrap();
+    let load = store
+        .report_facts(&[unit("X0101")], &later, None, 2)
+        .unwrap();
+    assert_eq!(load.parts.iter().map(Vec::len).sum::<usize>(), 0);
+    // Another field, or another unit, has none.
+    let load = store
+        .report_facts(&[unit("X0101")], &period, Some("dia_chinh"), 1)
+        .unwrap();
+    assert_eq!(load.parts.iter().map(Vec::len).sum::<usize>(), 0);
+    let load = store
+        .report_facts(&[unit("T01")], &period, None, 1)
+        .unwrap();
+    assert_eq!(load.parts.iter().map(Vec::len).sum::<usize>(), 0);
+    assert_eq!(store.verify_index().unwrap(), Vec::<String>::new());
+}
+
+#[test]
+fn verify_names_damaged_report_columns_and_rows_without_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let actor = ActorId::from(vec![1u8; 16]);
+    push(
+        &store,
+        &device(&actor),
+        DocId::random(),
+        new_dossier(&actor).save(),
+    );
+    store
+        .write(|tx| {
+            tx.execute("UPDATE dossier_facts SET facts = x'01'", [])?;
+            Ok(())
+        })
+        .unwrap();
+    let problems = store.verify_index().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("report facts are damaged"),
+        "{problems:?}"
+    );
+    // A report leaves the row out and names it.
+    let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let period =
+        client_core::statistics::Period::new(day("2026-11-01"), day("2026-11-30")).unwrap();
+    let load = store
+        .report_facts(&[unit("X0101")], &period, None, 1)
+        .unwrap();
+    assert_eq!(load.parts.iter().map(Vec::len).sum::<usize>(), 0);
+    assert_eq!(load.damaged.len(), 1);
+    // A rebuild from the documents repairs it.
+    assert_eq!(store.rebuild_index().unwrap(), 1);
+    assert!(store.verify_index().unwrap().is_empty());
+
+    let d = new_dossier(&actor).read().unwrap();
+    let mut orphan = d.clone();
+    orphan.code = DossierCode::parse("X0101-261128-0002").unwrap();
+    store
+        .write_index_only(&[(DocId::random(), orphan)])
+        .unwrap();
+    let problems = store.verify_index().unwrap();
+    assert_eq!(
+        problems,
+        vec!["X0101-261128-0002: index row without a document".to_string()]
+    );
+}
+
+#[test]
+fn an_index_of_the_first_layout_is_upgraded_and_rebuilt_on_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = store(dir.path());
+        let actor = ActorId::from(vec![1u8; 16]);
+        push(
+            &store,
+            &device(&actor),
+            DocId::random(),
+            new_dossier(&actor).save(),
+        );
+        // What a database of the first layout looked like.
+        store
+            .write(|tx| {
+                for column in ["applicant_address", "sets"] {
+                    tx.execute_batch(&format!("ALTER TABLE dossiers DROP COLUMN {column}"))?;
+                }
+                tx.execute_batch("DROP TABLE dossier_facts")?;
+                tx.execute("DELETE FROM meta WHERE key = 'index_version'", [])?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.verify_index().unwrap(), Vec::<String>::new());
+    assert_eq!(
+        store.meta("index_version").unwrap().as_deref(),
+        Some(super::index::INDEX_VERSION.to_string().as_str())
+    );
+}
+
+#[test]
+fn stage_logs_round_trip_through_their_stored_form() {
+    use super::index::{decode_stage_log, encode_stage_log};
+    use client_core::stage::StageEvent;
+    let events: Vec<StageEvent> = Stage::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| StageEvent {
+            stage: *stage,
+            at: T0 + i as i64,
+        })
+        .collect();
+    let bytes = encode_stage_log(&events);
+    assert_eq!(bytes.len(), 9 * Stage::ALL.len());
+    // The stored byte is the stage's place in Stage::ALL: pinned, because
+    // databases keep it.
+    assert_eq!(bytes[9 * 17], 17);
+    assert_eq!(Stage::ALL[17], Stage::Withdrawn);
+    assert_eq!(decode_stage_log(&bytes), Some(events));
+    assert_eq!(decode_stage_log(&bytes[1..]), None);
+    assert_eq!(decode_stage_log(&[200, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+}
