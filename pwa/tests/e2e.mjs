@@ -7,7 +7,7 @@
 //
 // Talks to the Rust side over stdio: prints `@hub stop`, `@hub start`,
 // `@check CODE=stage,…` and waits for a line `ok`.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -217,6 +217,19 @@ try {
     expect((await leader.page.locator(`#drill-down .dossier-row[data-code="${code}"]`).count()) === 1, `the figure opens its list with ${code}`);
   }
   await shot(leader.page, 'leader-drill-down-phone');
+
+  // The official files come from the hub: report 06a as an XLSX download,
+  // and its print page in a new tab.
+  const [download] = await Promise.all([leader.page.waitForEvent('download'), leader.page.click('#export-06a-xlsx')]);
+  const xlsxName = download.suggestedFilename();
+  expect(/^.+\.xlsx$/.test(xlsxName), `report 06a downloads as an XLSX file, named ${xlsxName}`);
+  expect(readFileSync(await download.path()).subarray(0, 2).toString() === 'PK', 'the download is an XLSX (zip) file');
+  const [printed] = await Promise.all([leader.context.waitForEvent('page'), leader.page.click('#export-06a-print')]);
+  await printed.waitForURL(/^blob:/, { timeout: 30_000 });
+  await printed.waitForSelector('table');
+  expect((await printed.content()).includes('Báo cáo tình hình, kết quả giải quyết thủ tục hành chính'), 'the print page of report 06a opens');
+  await shot(printed, 'leader-report-06a-print');
+  await printed.close();
 
   // --------------------------------------------------------- the citizen
   const citizen = await leader.context.newPage();

@@ -48,6 +48,42 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return data as T;
 }
 
+/**
+ * A report file from the hub (XLSX, CSV, or a printable HTML page), fetched
+ * with the session token: a file is saved under the name the hub gives it,
+ * a page opens in a new tab for the browser's print dialog. Reports over a
+ * province are the hub's to compute, so these need the link.
+ */
+export async function openReport(path: string): Promise<void> {
+  // Opened before the fetch so the browser counts it as the user's click.
+  const page = path.includes('format=html') || !path.includes('format=') ? window.open('', '_blank') : null;
+  let response: Response;
+  try {
+    response = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  } catch {
+    page?.close();
+    throw new ApiError(0, 'unreachable', t('hubUnreachable'));
+  }
+  if (!response.ok) {
+    page?.close();
+    const error = ((await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(response.status, error?.code ?? 'error', error?.message ?? `${response.status} ${response.statusText}`);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  if (page) {
+    page.location.href = url;
+    return;
+  }
+  const name = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? 'bao-cao';
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 export interface User {
   username: string;
   full_name: string;

@@ -2,6 +2,7 @@
 // a higher level) computed on this device by the core's statistics, so it
 // works offline and says "as of" when the hub is out of reach. Every figure
 // opens the list of its dossiers.
+import { openReport } from '../lib/api';
 import { state } from '../lib/app';
 import type { DossierRow } from '../lib/core';
 import { h, mount } from '../lib/dom';
@@ -81,6 +82,30 @@ export function dashboardView(main: HTMLElement, [drill]: string[]): void {
     );
   }
 
+  // The official files come from the hub, which holds the whole subtree.
+  const exportError = h('p', { class: 'form-error', role: 'alert', id: 'export-error' });
+  const range = `from=${period.from}&to=${period.to}`;
+  const exportButton = (id: string, label: string, path: string) =>
+    h('button', {
+      class: 'secondary', type: 'button', id, disabled: !status.connected,
+      onclick: () => {
+        exportError.textContent = '';
+        openReport(path).catch((e: unknown) => { exportError.textContent = e instanceof Error ? e.message : String(e); });
+      },
+    }, label);
+  const exports = h('section', { class: 'card', id: 'exports' },
+    h('h2', {}, tr('Báo cáo và sổ theo dõi (từ máy chủ)', 'Reports and registers (from the hub)')),
+    status.connected ? null : h('p', { class: 'muted small' }, tr('Cần kết nối với máy chủ để tải.', 'Needs the hub to be reachable.')),
+    h('div', { class: 'actions' },
+      exportButton('export-06a-print', tr('In báo cáo 06a', 'Print report 06a'), `/api/reports/06a?${range}&format=html`),
+      exportButton('export-06a-xlsx', tr('Báo cáo 06a (XLSX)', 'Report 06a (XLSX)'), `/api/reports/06a?${range}&format=xlsx`),
+      exportButton('export-06a-csv', tr('Báo cáo 06a (CSV)', 'Report 06a (CSV)'), `/api/reports/06a?${range}&format=csv`),
+      exportButton('export-late-xlsx', tr('Hồ sơ quá hạn (XLSX)', 'Late dossiers (XLSX)'), `/api/reports/late?${range}&format=xlsx`),
+      exportButton('export-form07', tr('In sổ theo dõi (Mẫu 07)', 'Print the register (Form 07)'), `/api/reports/form07?${range}&format=html`),
+    ),
+    exportError,
+  );
+
   mount(
     main,
     h('div', { class: 'page-head' },
@@ -102,5 +127,6 @@ export function dashboardView(main: HTMLElement, [drill]: string[]): void {
     stats.summary.by_unit.length > 1 ? table(tr('Theo đơn vị', 'By unit'), 'unit', stats.summary.by_unit, (k) => stats.unit_names[k] ?? k) : null,
     table(tr('Theo lĩnh vực', 'By field'), 'field', stats.summary.by_field, (k) => named(stats.field_names[k]) || k),
     table(tr('Theo cán bộ tiếp nhận', 'By clerk'), 'clerk', stats.summary.by_clerk, (k) => k),
+    exports,
   );
 }

@@ -1,6 +1,7 @@
 // One dossier: its facts, its appointment, the stage log, and what the
 // clerk can do next — record a stage, ask for a supplement (Form 02) and
 // record its arrival, return the result, print the forms, edit details.
+import { openReport } from '../lib/api';
 import { changed, state } from '../lib/app';
 import { CoreError, type DossierView } from '../lib/core';
 import { h, mount } from '../lib/dom';
@@ -70,6 +71,11 @@ export function dossierView(main: HTMLElement, [docId]: string[]): void {
         h('div', { class: 'actions' },
           h('a', { class: 'button secondary', href: `#/in/01/${docId}`, id: 'print-01' }, t('printForm01')),
           v.supplement ? h('a', { class: 'button secondary', href: `#/in/02/${docId}`, id: 'print-02' }, t('printForm02')) : null,
+          // The control sheet is the hub's: it lists hand-offs at every level.
+          h('button', {
+            class: 'secondary', type: 'button', id: 'print-06', disabled: !core.status().connected,
+            onclick: () => { openReport(`/api/reports/form06/${encodeURIComponent(v.row.code)}?format=html`).catch((e: unknown) => { error.textContent = e instanceof Error ? e.message : String(e); }); },
+          }, tr('Phiếu kiểm soát (Mẫu 06)', 'Control sheet (Form 06)')),
         ),
       ),
       h('section', { class: 'card' },
