@@ -2,7 +2,8 @@
 // a clerk logs in, the hub goes away, the clerk receives two dossiers and
 // records a stage offline, reloads, prints Form 01 (its QR code decoded),
 // the hub comes back and everything reaches it by itself; a leader's
-// dashboard shows the dossiers, a citizen finds one by code, and an
+// dashboard shows the dossiers and downloads report 06a, a citizen finds one
+// by code and another scans its QR code with a (fake) camera, and an
 // administrator's screens open. Every screen is saved as a screenshot.
 //
 // Talks to the Rust side over stdio: prints `@hub stop`, `@hub start`,
@@ -14,6 +15,7 @@ import { createInterface } from 'node:readline';
 import jsQR from 'jsqr';
 import { chromium } from 'playwright-core';
 import { PNG } from 'pngjs';
+import { encode } from 'uqr';
 
 const HUB = process.env.HUB_URL;
 const ARTIFACTS = process.env.ARTIFACTS ?? 'artifacts';
@@ -48,13 +50,13 @@ async function shot(page, name, options = {}) {
 }
 
 const dirs = [];
-async function device(viewport) {
+async function device(viewport, extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'motcua-chromium-'));
   dirs.push(dir);
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...extraArgs],
     viewport,
     locale: 'vi-VN',
     timezoneId: 'Asia/Ho_Chi_Minh',
@@ -64,6 +66,30 @@ async function device(viewport) {
   // Refused WebSocket connections while the hub is down are expected.
   page.on('console', (m) => m.type() === 'error' && !m.text().includes('/sync') && log(`console: ${m.text()}`));
   return { context, page };
+}
+
+// A camera filming a printed QR code: one frame of a YUV4MPEG2 file, which
+// Chromium's fake camera plays in a loop.
+function cameraFilming(text) {
+  const { size, data } = encode(text, { border: 4 });
+  const [W, H] = [640, 480];
+  const cell = Math.floor((H - 40) / size);
+  const left = Math.floor((W - cell * size) / 2);
+  const top = Math.floor((H - cell * size) / 2);
+  const luma = Buffer.alloc(W * H, 235);
+  for (let r = 0; r < size; r++)
+    for (let c = 0; c < size; c++)
+      if (data[r][c])
+        for (let dy = 0; dy < cell; dy++) {
+          const row = (top + r * cell + dy) * W + left;
+          luma.fill(16, row + c * cell, row + (c + 1) * cell);
+        }
+  const chroma = Buffer.alloc(W * H / 2, 128);
+  const dir = mkdtempSync(join(tmpdir(), 'motcua-camera-'));
+  dirs.push(dir);
+  const file = join(dir, 'qr.y4m');
+  writeFileSync(file, Buffer.concat([Buffer.from(`YUV4MPEG2 W${W} H${H} F10:1 Ip A1:1 C420jpeg\nFRAME\n`), luma, chroma]));
+  return file;
 }
 
 async function login(page, username) {
@@ -239,6 +265,17 @@ try {
   expect((await citizen.textContent('#appointment')).length > 0, 'and the appointment');
   expect(!(await citizen.content()).includes('Trần Thị Bình'), 'and no personal data');
   await shot(citizen, 'citizen-lookup-phone');
+
+  // A citizen's phone scans the QR code printed on the receipt.
+  const camera = cameraFilming(`${HUB}/tra-cuu/?ma=${code1}`);
+  const scanner = await device(PHONE, ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${camera}`]);
+  browsers.push(scanner.context);
+  await scanner.page.goto(`${HUB}/tra-cuu/`);
+  await scanner.page.click('#scan');
+  await scanner.page.waitForSelector('#status', { timeout: 30_000 });
+  expect((await scanner.page.inputValue('#code')) === code1, `scanning the receipt's QR code fills in ${code1}`);
+  expect((await scanner.page.textContent('#status')).length > 0, 'and shows its status');
+  await shot(scanner.page, 'citizen-scanned-phone');
 
   // ----------------------------------------------------- the administrator
   const admin = await device(TABLET);

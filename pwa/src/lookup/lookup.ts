@@ -21,7 +21,8 @@ const TEXT = {
   busy: ['Bạn tra cứu quá nhiều lần; hãy chờ một phút rồi thử lại.', 'Too many look-ups; wait a minute and try again.'],
   offline: ['Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.', 'The server cannot be reached. Check your connection and try again.'],
   badCode: ['Mã hồ sơ có dạng X0101-261127-0001.', 'A dossier code looks like X0101-261127-0001.'],
-  noCamera: ['Trình duyệt này không quét được mã QR; hãy nhập mã.', 'This browser cannot scan QR codes; type the code instead.'],
+  noCamera: ['Không mở được máy ảnh để quét mã QR; hãy cho phép dùng máy ảnh, hoặc nhập mã.', 'The camera could not be opened to scan the QR code; allow the camera, or type the code.'],
+  aim: ['Đưa mã QR trên giấy tiếp nhận vào khung hình.', 'Hold the QR code on your receipt in front of the camera.'],
   other: ['English', 'Tiếng Việt'],
 } as const;
 
@@ -64,7 +65,7 @@ function render(code = params.get('ma') ?? ''): void {
     e.preventDefault();
     void look(input.value, result);
   });
-  const scan = el('button', { type: 'button', className: 'secondary' }, t('scan'));
+  const scan = el('button', { type: 'button', className: 'secondary', id: 'scan' }, t('scan'));
   const video = el('video', { id: 'camera', hidden: true, muted: true, playsInline: true });
   scan.addEventListener('click', () => void toggleScan(scan, video, input, result));
   const other = el('button', { type: 'button', className: 'link' }, t('other'));
@@ -112,7 +113,46 @@ async function look(raw: string, out: HTMLElement): Promise<void> {
   );
 }
 
+/** Reads the text of a QR code in the current video frame, if there is one. */
+type Reader = (video: HTMLVideoElement) => Promise<string | null>;
+
 interface Detector { detect(source: HTMLVideoElement): Promise<{ rawValue: string }[]> }
+
+/**
+ * The browser's own QR detector where it has one (Android Chrome); elsewhere
+ * (iPhones, desktop Linux, Firefox) a small decoder fetched only when the
+ * citizen asks to scan, so the page itself stays light.
+ */
+async function qrReader(): Promise<Reader> {
+  const Barcode = (window as unknown as { BarcodeDetector?: new (o: { formats: string[] }) => Detector }).BarcodeDetector;
+  const formats: string[] = Barcode ? await ((Barcode as unknown as { getSupportedFormats?: () => Promise<string[]> }).getSupportedFormats?.() ?? Promise.resolve([])) : [];
+  if (Barcode && formats.includes('qr_code')) {
+    const detector = new Barcode({ formats: ['qr_code'] });
+    return async (video) => (await detector.detect(video).catch(() => []))[0]?.rawValue ?? null;
+  }
+  const { default: jsQR } = await import('jsqr');
+  const canvas = document.createElement('canvas');
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  return async (video) => {
+    if (!context || !video.videoWidth) return null;
+    // A frame at most 640 pixels wide is plenty for a code held up to the camera.
+    const scale = Math.min(1, 640 / video.videoWidth);
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    context.drawImage(video, 0, 0, canvas.width, canvas.height);
+    const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+    return jsQR(frame.data, frame.width, frame.height, { inversionAttempts: 'attemptBoth' })?.data ?? null;
+  };
+}
+
+/** The dossier code in a scanned text: the look-up link's `ma`, or the code itself. */
+function scannedCode(text: string): string {
+  try {
+    return new URL(text).searchParams.get('ma') ?? text;
+  } catch {
+    return text;
+  }
+}
 
 async function toggleScan(button: HTMLButtonElement, video: HTMLVideoElement, input: HTMLInputElement, out: HTMLElement): Promise<void> {
   if (scanning) {
@@ -122,34 +162,37 @@ async function toggleScan(button: HTMLButtonElement, video: HTMLVideoElement, in
     button.textContent = t('scan');
     return;
   }
-  const Barcode = (window as unknown as { BarcodeDetector?: new (o: { formats: string[] }) => Detector }).BarcodeDetector;
-  if (!Barcode || !navigator.mediaDevices?.getUserMedia) {
+  if (!navigator.mediaDevices?.getUserMedia) {
     out.replaceChildren(el('p', { className: 'error' }, t('noCamera')));
     return;
   }
+  let read: Reader;
   try {
     scanning = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+    read = await qrReader();
   } catch {
+    scanning?.getTracks().forEach((track) => track.stop());
+    scanning = null;
     out.replaceChildren(el('p', { className: 'error' }, t('noCamera')));
     return;
   }
-  const detector = new Barcode({ formats: ['qr_code'] });
   video.srcObject = scanning;
   video.hidden = false;
   await video.play();
   button.textContent = t('stopScan');
+  out.replaceChildren(el('p', { className: 'muted', id: 'scanning' }, t('aim')));
   const tick = async () => {
     if (!scanning) return;
-    const codes = await detector.detect(video).catch(() => []);
-    const text = codes[0]?.rawValue;
+    const text = await read(video);
     if (text) {
-      const code = (() => { try { return new URL(text).searchParams.get('ma') ?? text; } catch { return text; } })();
+      const code = scannedCode(text);
       input.value = code;
       await toggleScan(button, video, input, out);
       await look(code, out);
       return;
     }
-    requestAnimationFrame(() => void tick());
+    // A few frames a second: enough to catch a code, easy on a phone's battery.
+    setTimeout(() => void tick(), 150);
   };
   void tick();
 }
