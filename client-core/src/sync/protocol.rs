@@ -6,6 +6,12 @@
 //! frame := "MC" version:u8 kind:u8 body
 //! ```
 //!
+//! A body of [`COMPRESS_FROM`] bytes or more travels deflated, with the
+//! kind's top bit ([`DEFLATED`]) set, when that makes it smaller: dossiers
+//! share their field names, actors and procedure texts, so many documents
+//! in one frame compress several times better than each one alone. The
+//! inflated body is held to the same limit as a frame.
+//!
 //! Bodies use unsigned LEB128 integers, length-prefixed byte strings and
 //! fixed-size ids. The decoder checks every length against the bytes that are
 //! actually left before it allocates, and every count against the limits in
@@ -30,8 +36,13 @@ use automerge::ChangeHash;
 
 use crate::ids::{DocId, UnitCode};
 
-/// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// The protocol version this build speaks (2: bodies may be deflated).
+pub const PROTOCOL_VERSION: u8 = 2;
+/// Bodies at least this long are deflated when that makes them smaller; a
+/// live change of a few hundred bytes goes as it is.
+pub const COMPRESS_FROM: usize = 1024;
+/// Set in the kind byte of a frame whose body is deflated.
+pub const DEFLATED: u8 = 0x80;
 const MAGIC: [u8; 2] = *b"MC";
 
 /// Sizes that bound what one peer can make the other hold.
@@ -344,6 +355,44 @@ mod kind {
     pub const REPAIR_HEADS: u8 = 9;
 }
 
+/// A whole frame, its body deflated when it is long and that makes it
+/// smaller. Error frames stay plain: every version must read them.
+fn deflate_body(frame: Vec<u8>) -> Vec<u8> {
+    use std::io::Write;
+    let body = &frame[4..];
+    if body.len() < COMPRESS_FROM || frame[3] == kind::ERROR {
+        return frame;
+    }
+    let mut out = Vec::with_capacity(body.len() / 3 + 4);
+    out.extend_from_slice(&frame[..3]);
+    out.push(frame[3] | DEFLATED);
+    let mut encoder = flate2::write::DeflateEncoder::new(out, flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    match encoder.write_all(body).and_then(|()| encoder.finish()) {
+        Ok(out) if out.len() < frame.len() => out,
+        _ => frame,
+    }
+}
+
+/// Inflates a deflated body, never beyond the frame limit: a small frame
+/// that would inflate to gigabytes is refused once it passes the limit.
+fn inflate_body(deflated: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    use std::io::Read;
+    let limit = limits::MAX_FRAME_BYTES;
+    let mut body = Vec::with_capacity((deflated.len() * 4).min(limit));
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| DecodeError::BadCompression(e.to_string()))?;
+    if body.len() > limit {
+        return Err(DecodeError::TooLarge {
+            size: body.len(),
+            limit,
+        });
+    }
+    Ok(body)
+}
+
 /// Why a frame could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -359,6 +408,8 @@ pub enum DecodeError {
     TooLarge { size: usize, limit: usize },
     #[error("frame is truncated: {0}")]
     Truncated(&'static str),
+    #[error("frame's deflated body does not inflate: {0}")]
+    BadCompression(String),
     #[error("frame is malformed: {0}")]
     Malformed(&'static str),
     #[error("frame has {0} bytes left over after the message")]
@@ -468,7 +519,7 @@ impl Message {
                 w.doc_heads(&m.docs);
             }
         }
-        w.buf
+        deflate_body(w.buf)
     }
 
     pub fn decode(frame: &[u8]) -> Result<Message, DecodeError> {
@@ -485,7 +536,14 @@ impl Message {
             return Err(DecodeError::BadMagic);
         }
         let (version, kind) = (frame[2], frame[3]);
-        let mut r = Reader { buf: &frame[4..] };
+        let inflated;
+        let (kind, body) = if kind & DEFLATED != 0 && version == PROTOCOL_VERSION {
+            inflated = inflate_body(&frame[4..])?;
+            (kind & !DEFLATED, &inflated[..])
+        } else {
+            (kind, &frame[4..])
+        };
+        let mut r = Reader { buf: body };
         // Error frames read the same in every version, so a version mismatch
         // can still be explained to the older side.
         if kind == kind::ERROR {
@@ -1022,6 +1080,79 @@ mod tests {
         assert!(matches!(
             Message::decode(&huge).unwrap_err(),
             DecodeError::TooLarge { .. }
+        ));
+    }
+
+    /// A push of `n` documents whose bytes repeat from one to the next, as
+    /// real dossiers' field names and texts do.
+    fn alike_documents(n: u8) -> Message {
+        let text = b"applicant full_name id_number phone address procedure received_at due_at";
+        Message::Push(Push {
+            batch: 1,
+            docs: (0..n)
+                .map(|i| DocChanges {
+                    doc: id(i),
+                    bytes: text.iter().copied().chain([i]).collect(),
+                })
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn a_long_body_travels_deflated_and_a_short_one_as_it_is() {
+        let long = alike_documents(100);
+        let frame = long.encode();
+        assert_ne!(frame[3] & DEFLATED, 0);
+        // Well under a third of the documents' own bytes.
+        assert!(frame.len() * 3 < 100 * 74, "{} bytes", frame.len());
+        assert_eq!(Message::decode(&frame).unwrap(), long);
+
+        let short = samples()[2].encode();
+        assert_eq!(short[3], kind::PUSH);
+        // Error frames stay readable by every version, however long.
+        let error = Message::Error(ErrorMessage {
+            code: ErrorCode::Malformed,
+            message: "x".repeat(3000),
+            fatal: false,
+        })
+        .encode();
+        assert_eq!(error[3], kind::ERROR);
+    }
+
+    #[test]
+    fn a_deflated_body_that_is_corrupt_or_inflates_past_the_limit_is_refused() {
+        use std::io::Write;
+        let deflate = |body: &[u8]| {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+            e.write_all(body).unwrap();
+            e.finish().unwrap()
+        };
+        let header = [b'M', b'C', PROTOCOL_VERSION, kind::PUSH | DEFLATED];
+        // Nine megabytes of zeros in a few kilobytes.
+        let bomb: Vec<u8> = header
+            .iter()
+            .copied()
+            .chain(deflate(&vec![0; limits::MAX_FRAME_BYTES + 1024 * 1024]))
+            .collect();
+        assert!(bomb.len() < 64 * 1024);
+        assert_eq!(
+            Message::decode(&bomb).unwrap_err(),
+            DecodeError::TooLarge {
+                size: limits::MAX_FRAME_BYTES + 1,
+                limit: limits::MAX_FRAME_BYTES
+            }
+        );
+        let mut corrupt = alike_documents(100).encode();
+        let middle = corrupt.len() / 2;
+        corrupt.truncate(middle);
+        assert!(matches!(
+            Message::decode(&corrupt).unwrap_err(),
+            DecodeError::BadCompression(_) | DecodeError::Truncated(_) | DecodeError::Malformed(_)
+        ));
+        let garbage: Vec<u8> = header.iter().copied().chain([0xff; 64]).collect();
+        assert!(matches!(
+            Message::decode(&garbage).unwrap_err(),
+            DecodeError::BadCompression(_)
         ));
     }
 
