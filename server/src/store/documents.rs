@@ -517,6 +517,7 @@ impl Store {
         &self,
         device: &DeviceIdentity,
         since: u64,
+        after: u64,
         max_bytes: usize,
     ) -> Result<ChangesPage> {
         let (filter, scope) = scope_filter(self, device);
@@ -527,7 +528,7 @@ impl Store {
                 "SELECT doc_id, last_seq, snapshot_seq, snapshot FROM documents WHERE last_seq > ? AND {filter} ORDER BY last_seq LIMIT {PAGE_DOCS}"
             );
             let mut stmt = tx.prepare(&sql)?;
-            let mut params: Vec<rusqlite::types::Value> = vec![(since as i64).into()];
+            let mut params: Vec<rusqlite::types::Value> = vec![(after as i64).into()];
             params.extend(scope.iter().map(|s| rusqlite::types::Value::from(s.clone())));
             let rows = stmt
                 .query_map(params_from_iter(params), |r| {
@@ -539,7 +540,7 @@ impl Store {
             let mut origin_stmt = tx.prepare_cached("SELECT origin FROM changes WHERE doc_id = ?1 AND seq = ?2")?;
             let mut docs = Vec::new();
             let mut size = 0usize;
-            let mut upto = since;
+            let mut upto = after;
             let mut stopped_early = false;
             for (i, (id_bytes, last_seq, snapshot_seq, snapshot)) in rows.iter().enumerate() {
                 let id = DocId::from_bytes(id_bytes.as_slice().try_into().map_err(|_| StoreError::Invalid("stored document id is damaged".into()))?);
@@ -675,9 +676,10 @@ impl HubStore for Store {
         &mut self,
         device: &DeviceIdentity,
         since: u64,
+        after: u64,
         max_bytes: usize,
     ) -> Result<ChangesPage> {
-        self.changes_page(device, since, max_bytes)
+        self.changes_page(device, since, after, max_bytes)
     }
 
     fn commit_push(

@@ -132,14 +132,22 @@ fn index_stage(store: &Store, code: &str) -> Option<String> {
         .unwrap()
 }
 
-#[test]
-fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path());
+/// A store, the actor of the device that pushes, that device, and another
+/// device of the same unit that receives.
+fn store_with_two_devices(
+    dir: &std::path::Path,
+) -> (Store, ActorId, DeviceIdentity, DeviceIdentity) {
     let actor = ActorId::from(vec![1u8; 16]);
     let dev = device(&actor);
     let mut other = device(&actor);
     other.device_id = "dev-2".into();
+    (store(dir), actor, dev, other)
+}
+
+#[test]
+fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, actor, dev, other) = store_with_two_devices(dir.path());
     let id = DocId::random();
     let mut doc = new_dossier(&actor);
     for (i, stage) in [Stage::HandedOver, Stage::Assigned, Stage::Processing]
@@ -170,8 +178,9 @@ fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
         })
         .unwrap();
     let mut session = store.clone();
-    let page = client_core::sync::hub::HubStore::changes_since(&mut session, &other, 0, usize::MAX)
-        .unwrap();
+    let page =
+        client_core::sync::hub::HubStore::changes_since(&mut session, &other, 0, 0, usize::MAX)
+            .unwrap();
     let sent = page.docs.iter().find(|d| d.doc == id).unwrap();
     assert!(
         (sent.bytes.len() as i64) < rows,
@@ -182,7 +191,8 @@ fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
     assert_eq!(sorted(received.get_heads()), sorted(doc.heads()));
     // The device that pushed it is not sent it back.
     let page =
-        client_core::sync::hub::HubStore::changes_since(&mut session, &dev, 0, usize::MAX).unwrap();
+        client_core::sync::hub::HubStore::changes_since(&mut session, &dev, 0, 0, usize::MAX)
+            .unwrap();
     assert!(page.docs.iter().all(|d| d.doc != id), "echoed back");
 
     // A device that had it up to its first commit gets only what came after.
@@ -202,9 +212,14 @@ fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
         push(&store, &dev, id, later.clone()),
         DocOutcome::Accepted { .. }
     ));
-    let page =
-        client_core::sync::hub::HubStore::changes_since(&mut session, &other, first, usize::MAX)
-            .unwrap();
+    let page = client_core::sync::hub::HubStore::changes_since(
+        &mut session,
+        &other,
+        first,
+        first,
+        usize::MAX,
+    )
+    .unwrap();
     let sent = page.docs.iter().find(|d| d.doc == id).unwrap();
     let mut replica = received;
     replica.load_incremental(&sent.bytes).unwrap();
@@ -215,11 +230,7 @@ fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
 #[test]
 fn compaction_keeps_the_document_whole_for_every_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path());
-    let actor = ActorId::from(vec![1u8; 16]);
-    let dev = device(&actor);
-    let mut other = device(&actor);
-    other.device_id = "dev-2".into();
+    let (store, actor, dev, other) = store_with_two_devices(dir.path());
     let id = DocId::random();
     let mut doc = new_dossier(&actor);
     assert!(matches!(
@@ -274,6 +285,7 @@ fn compaction_keeps_the_document_whole_for_every_checkpoint() {
         let page = client_core::sync::hub::HubStore::changes_since(
             &mut session,
             &other,
+            since,
             since,
             usize::MAX,
         )
@@ -585,4 +597,46 @@ fn pushes_from_many_threads_are_all_committed() {
         Store::open(dir.path()).unwrap().dossier_count().unwrap(),
         40
     );
+}
+
+#[test]
+fn a_catch_up_over_many_pages_brings_every_document_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, actor, dev, other) = store_with_two_devices(dir.path());
+    // X is received first, Y after it, then X moves on: X's last change is
+    // after Y's, so a page that ends at Y does not hold X.
+    let (x, y) = (DocId::random(), DocId::random());
+    let mut doc_x = dossier_numbered(&actor, 1);
+    push(&store, &dev, x, doc_x.save());
+    push(&store, &dev, y, dossier_numbered(&actor, 2).save());
+    let x_later = stage_change(&mut doc_x, Stage::HandedOver, T0 + 1);
+    push(&store, &dev, x, x_later);
+
+    let mut session = store.clone();
+    let mut replicas: std::collections::BTreeMap<DocId, Automerge> = Default::default();
+    let mut after = 0;
+    let mut pages = 0;
+    loop {
+        // The smallest pages there are: one document each.
+        let page =
+            client_core::sync::hub::HubStore::changes_since(&mut session, &other, 0, after, 1)
+                .unwrap();
+        pages += 1;
+        for d in page.docs {
+            let doc = replicas.entry(d.doc).or_default();
+            doc.load_incremental(&d.bytes).unwrap();
+        }
+        after = page.upto;
+        if page.done {
+            break;
+        }
+    }
+    assert!(pages >= 2, "{pages} page");
+    use automerge::ReadDoc;
+    let x_there = &replicas[&x];
+    assert!(
+        x_there.get_missing_deps(&[]).is_empty(),
+        "X came incomplete"
+    );
+    assert_eq!(sorted(x_there.get_heads()), sorted(doc_x.heads()));
 }
