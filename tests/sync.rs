@@ -184,6 +184,19 @@ fn a_change_signed_by_an_actor_of_another_device_is_refused_and_quarantined() ->
     Ok(())
 }
 
+/// Kills the hub with SIGKILL, restarts it, and checks that it still has
+/// every one of `codes` (dossiers of X0101).
+fn every_dossier_survives_sigkill(hub: &mut HubProcess, codes: &[String]) -> anyhow::Result<()> {
+    hub.kill();
+    hub.restart()?;
+    let token = hub.login("canbo.tanphong", "motcua2026")?;
+    for code in codes {
+        let (status, body) = hub.get(&format!("/api/dossiers/{code}"), Some(&token))?;
+        assert_eq!(status, 200, "{code} lost after SIGKILL: {body}");
+    }
+    Ok(())
+}
+
 #[test]
 fn acknowledged_data_survives_sigkill_of_the_hub() -> anyhow::Result<()> {
     let mut hub = demo_hub();
@@ -194,13 +207,7 @@ fn acknowledged_data_survives_sigkill_of_the_hub() -> anyhow::Result<()> {
     }
     let report = a.sync()?;
     assert_eq!(report["acknowledged"], 5);
-    hub.kill();
-    hub.restart()?;
-    let token = hub.login("canbo.tanphong", "motcua2026")?;
-    for code in &received {
-        let (status, body) = hub.get(&format!("/api/dossiers/{code}"), Some(&token))?;
-        assert_eq!(status, 200, "{code} lost after SIGKILL: {body}");
-    }
+    every_dossier_survives_sigkill(&mut hub, &received)?;
     let fresh = hub.enrol_device("X0101")?;
     fresh.sync()?;
     assert_eq!(codes(&fresh), {
@@ -208,6 +215,50 @@ fn acknowledged_data_survives_sigkill_of_the_hub() -> anyhow::Result<()> {
         r.sort();
         r
     });
+    Ok(())
+}
+
+#[test]
+fn many_devices_pushing_at_once_are_all_acknowledged_and_survive_sigkill() -> anyhow::Result<()> {
+    let mut hub = demo_hub();
+    let devices = (0..16)
+        .map(|_| hub.enrol_device("X0101"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut received = Vec::new();
+    for (i, device) in devices.iter().enumerate() {
+        for j in 0..3 {
+            received.push(device.receive("1.001193", &format!("Trần Văn Bình {i}-{j}"))?);
+        }
+    }
+    // Every device connects and pushes at the same moment; the hub commits
+    // their pushes together, and each is acknowledged only once committed.
+    let start = std::sync::Barrier::new(devices.len());
+    let reports = std::thread::scope(|scope| {
+        let handles: Vec<_> = devices
+            .iter()
+            .map(|device| {
+                let start = &start;
+                scope.spawn(move || {
+                    start.wait();
+                    device.sync()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("sync thread"))
+            .collect::<anyhow::Result<Vec<Value>>>()
+    })?;
+    for report in &reports {
+        assert_eq!(report["acknowledged"], 3, "{report}");
+        assert_eq!(report["in_sync"], true, "{report}");
+    }
+
+    every_dossier_survives_sigkill(&mut hub, &received)?;
+    let fresh = hub.enrol_device("X0101")?;
+    fresh.sync()?;
+    received.sort();
+    assert_eq!(codes(&fresh), received);
     Ok(())
 }
 

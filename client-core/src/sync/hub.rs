@@ -83,13 +83,17 @@ pub trait HubStore {
         hello: &Hello,
     ) -> Result<Result<DeviceIdentity, ErrorMessage>, Self::Error>;
 
-    /// Documents in the device's scope changed after `since`, in the order of
-    /// their last change, each with its changes after `since`, about
+    /// One page of a catch-up: documents in the device's scope whose last
+    /// change is after `after` (where the previous page ended), in the order
+    /// of their last change, each with all its changes after `since` (the
+    /// checkpoint the catch-up started from — a document whose last change
+    /// falls on a later page may have older changes the device lacks), about
     /// `max_bytes` in all. Changes the device itself pushed are left out.
     fn changes_since(
         &mut self,
         device: &DeviceIdentity,
         since: u64,
+        after: u64,
         max_bytes: usize,
     ) -> Result<ChangesPage, Self::Error>;
 
@@ -158,6 +162,8 @@ pub struct HubSession {
     hub: Option<HubId>,
     /// Everything in scope up to here has been sent (or was on the device).
     sent_upto: u64,
+    /// The checkpoint the current catch-up started from.
+    catchup_from: u64,
     /// The highest relevant commit seen on the live feed during catch-up.
     live_seen: u64,
     /// The hub's items for the reconciliation in progress.
@@ -179,6 +185,7 @@ impl HubSession {
             device: None,
             hub: None,
             sent_upto: 0,
+            catchup_from: 0,
             live_seen: 0,
             items: None,
             outbox: Default::default(),
@@ -339,6 +346,7 @@ impl HubSession {
                 } else {
                     0
                 };
+                self.catchup_from = self.sent_upto;
                 self.hub = Some(hub);
                 self.send(Message::Welcome(Welcome {
                     hub,
@@ -399,16 +407,29 @@ impl HubSession {
             return Ok(false);
         };
         let page = store
-            .changes_since(device, self.sent_upto, limits::TARGET_FRAME_BYTES)
+            .changes_since(
+                device,
+                self.catchup_from,
+                self.sent_upto,
+                limits::TARGET_FRAME_BYTES,
+            )
             .map_err(HubSessionError::Store)?;
         self.sent_upto = self.sent_upto.max(page.upto);
         // Commits seen on the live feed while this page was read may not be
         // in it: read again before going live.
         let finished = page.done && self.live_seen <= self.sent_upto;
         if !page.docs.is_empty() || finished {
+            // Until the last page, a document still to come may have changes
+            // older than this page's end: the device's checkpoint stays where
+            // the catch-up started, so a cut connection resumes from there.
+            let checkpoint = if finished {
+                self.sent_upto
+            } else {
+                self.catchup_from
+            };
             self.send(Message::Changes(Changes {
                 docs: page.docs,
-                upto: self.checkpoint(self.sent_upto),
+                upto: self.checkpoint(checkpoint),
                 caught_up: finished,
             }));
         }
@@ -459,6 +480,7 @@ impl HubSession {
             // largest sequence number kept the session catching up forever,
             // reading the store in a loop and forwarding nothing live.)
             self.live_seen = self.sent_upto;
+            self.catchup_from = self.sent_upto;
         }
     }
 }

@@ -88,12 +88,13 @@ impl HubStore for MemoryHub {
         &mut self,
         device: &DeviceIdentity,
         since: u64,
+        after: u64,
         max_bytes: usize,
     ) -> Result<ChangesPage, String> {
         let mut order: Vec<(&DocId, &StoredDoc)> = self
             .docs
             .iter()
-            .filter(|(_, d)| d.last_seq > since && device.may_see(&d.unit))
+            .filter(|(_, d)| d.last_seq > after && device.may_see(&d.unit))
             .collect();
         order.sort_by_key(|(_, d)| d.last_seq);
         let mut docs = Vec::new();

@@ -167,6 +167,7 @@ pub async fn metrics(State(hub): HubState) -> Response {
                 quarantined,
                 seq,
                 hub.store.cached_documents(),
+                hub.store.group_commits(),
             ),
         )
             .into_response(),

@@ -6,6 +6,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::store::GroupCommits;
+
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub connections: AtomicU64,
@@ -51,8 +53,8 @@ impl Metrics {
             .unwrap_or(0)
     }
 
-    /// Renders every metric; `documents`, `quarantined` and `seq` come from
-    /// the store at the time of the request.
+    /// Renders every metric; `documents`, `quarantined`, `seq` and
+    /// `commits` come from the store at the time of the request.
     pub fn render(
         &self,
         documents: i64,
@@ -60,6 +62,7 @@ impl Metrics {
         quarantined: i64,
         seq: u64,
         cached: usize,
+        commits: GroupCommits,
     ) -> String {
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
@@ -128,6 +131,18 @@ impl Metrics {
             "gauge",
             "Changes the furthest-behind connected device has not yet received.",
             self.max_lag(seq),
+        );
+        metric(
+            "motcua_store_push_commits_total",
+            "counter",
+            "Transactions that committed device pushes (many pushes share one).",
+            commits.commits,
+        );
+        metric(
+            "motcua_store_pushes_committed_total",
+            "counter",
+            "Device pushes committed.",
+            commits.pushes,
         );
         metric(
             "motcua_change_sequence",

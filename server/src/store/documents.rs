@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use automerge::{Automerge, ChangeHash};
+use client_core::calendar::WorkingCalendar;
 use client_core::ids::{DocId, UnitCode};
 use client_core::sync::hub::{
     ChangesPage, Committed, DeviceIdentity, HubStore, admit, not_found_message,
@@ -36,6 +37,16 @@ pub type DocumentHeads = (DocId, Option<String>, Vec<String>);
 
 /// The origin recorded for changes that came down from the parent hub.
 pub const UPLINK_ORIGIN: &str = "uplink";
+/// What one push did inside a batch.
+#[derive(Debug, Default)]
+pub(super) struct AdmittedPush {
+    /// One result per pushed document, in the push's order.
+    pub results: Vec<DocResult>,
+    pub committed: Vec<Committed>,
+    /// The documents this push changed, as they now are.
+    pub docs: BTreeMap<DocId, Automerge>,
+}
+
 /// Documents read per catch-up query.
 const PAGE_DOCS: usize = 512;
 
@@ -333,72 +344,123 @@ impl Store {
         })
     }
 
-    /// Admits and commits a device's push in one transaction.
+    /// Admits and durably commits a device's push. Pushes from every
+    /// connection are committed together by the [`committer`]; this returns
+    /// once the transaction holding this one has committed.
+    ///
+    /// [`committer`]: super::committer
     pub fn commit_device_push(
         &self,
         device: &DeviceIdentity,
         push: Push,
     ) -> Result<(Vec<DocResult>, Vec<Committed>)> {
-        let mut updated: Vec<(DocId, Automerge)> = Vec::new();
-        let calendar = self.calendar();
-        let out = self.write_changes(|tx| {
-            let mut results = Vec::with_capacity(push.docs.len());
-            let mut committed = Vec::new();
-            for change in &push.docs {
-                let row = doc_row(tx, &change.doc)?;
-                let refuse = |tx: &Transaction<'_>, reason: Refusal, message: String| -> Result<DocOutcome> {
-                    audit::quarantine(tx, &device.device_id, Some(change.doc.as_bytes()), reason.as_str(), &message, &change.bytes)?;
+        let pushed = self.inner.committer.submit(device.clone(), push)?;
+        Ok((pushed.results, pushed.committed))
+    }
+
+    /// Admits one device's push inside a batch's transaction: accepted
+    /// changes are written with their index rows, refusals are quarantined.
+    /// `batch` holds the documents as earlier pushes of the same transaction
+    /// left them (the cache does not have them until the commit).
+    pub(super) fn admit_push(
+        &self,
+        tx: &Transaction<'_>,
+        batch: &BTreeMap<DocId, Automerge>,
+        calendar: &WorkingCalendar,
+        device: &DeviceIdentity,
+        push: &Push,
+    ) -> Result<AdmittedPush> {
+        let mut out = AdmittedPush::default();
+        for change in &push.docs {
+            let row = doc_row(tx, &change.doc)?;
+            let refuse =
+                |tx: &Transaction<'_>, reason: Refusal, message: String| -> Result<DocOutcome> {
+                    audit::quarantine(
+                        tx,
+                        &device.device_id,
+                        Some(change.doc.as_bytes()),
+                        reason.as_str(),
+                        &message,
+                        &change.bytes,
+                    )?;
                     Ok(DocOutcome::Refused { reason, message })
                 };
-                let outcome = match &row {
-                    Some(r) if r.kind == DocKind::Config.as_str() => {
-                        refuse(tx, Refusal::ReadOnly, "configuration is published by the hub; devices cannot change it".into())?
-                    }
-                    _ => {
-                        let is_visible = row.as_ref().is_some_and(|r| visible(r, device));
-                        let existing = if is_visible { self.load_doc_tx(tx, &change.doc)? } else { None };
-                        match admit(existing.as_ref(), &change.bytes, device) {
-                            Err((reason, message)) => refuse(tx, reason, message)?,
-                            // The id is taken by a document this device may not see.
-                            Ok(_) if row.is_some() && !is_visible => refuse(tx, Refusal::NotFound, not_found_message())?,
-                            Ok(admitted) if !admitted.is_new_information() => DocOutcome::Accepted { heads: admitted.doc.get_heads() },
-                            Ok(admitted) => {
-                                let code = admitted.dossier.code.to_string();
-                                let clash: Option<Vec<u8>> = tx
-                                    .query_row("SELECT doc_id FROM dossiers WHERE code = ?1 AND doc_id != ?2", params![code, change.doc.as_bytes()], |r| r.get(0))
-                                    .optional()?;
-                                if clash.is_some() {
-                                    refuse(tx, Refusal::DuplicateCode, format!("dossier code {code} is already used by another dossier"))?
-                                } else {
-                                    let c = self.store_changes(
-                                        tx,
-                                        &change.doc,
-                                        DocKind::Dossier,
-                                        Some(&admitted.dossier.unit),
-                                        &admitted.doc,
-                                        admitted.new_changes.clone(),
-                                        &device.device_id,
-                                        row.as_ref().map(|r| r.change_rows),
-                                    )?;
-                                    index::write_dossier(tx, &change.doc, &admitted.dossier, c.seq, &calendar)?;
-                                    committed.push(c);
-                                    updated.push((change.doc, admitted.doc.clone()));
-                                    DocOutcome::Accepted { heads: admitted.doc.get_heads() }
-                                }
+            let outcome = match &row {
+                Some(r) if r.kind == DocKind::Config.as_str() => refuse(
+                    tx,
+                    Refusal::ReadOnly,
+                    "configuration is published by the hub; devices cannot change it".into(),
+                )?,
+                _ => {
+                    let is_visible = row.as_ref().is_some_and(|r| visible(r, device));
+                    let existing = if !is_visible {
+                        None
+                    } else if let Some(doc) =
+                        out.docs.get(&change.doc).or_else(|| batch.get(&change.doc))
+                    {
+                        Some(doc.clone())
+                    } else {
+                        self.load_doc_tx(tx, &change.doc)?
+                    };
+                    match admit(existing.as_ref(), &change.bytes, device) {
+                        Err((reason, message)) => refuse(tx, reason, message)?,
+                        // The id is taken by a document this device may not see.
+                        Ok(_) if row.is_some() && !is_visible => {
+                            refuse(tx, Refusal::NotFound, not_found_message())?
+                        }
+                        Ok(admitted) if !admitted.is_new_information() => DocOutcome::Accepted {
+                            heads: admitted.doc.get_heads(),
+                        },
+                        Ok(admitted) => {
+                            let code = admitted.dossier.code.to_string();
+                            let clash: Option<Vec<u8>> = tx
+                                .query_row(
+                                    "SELECT doc_id FROM dossiers WHERE code = ?1 AND doc_id != ?2",
+                                    params![code, change.doc.as_bytes()],
+                                    |r| r.get(0),
+                                )
+                                .optional()?;
+                            if clash.is_some() {
+                                refuse(
+                                    tx,
+                                    Refusal::DuplicateCode,
+                                    format!(
+                                        "dossier code {code} is already used by another dossier"
+                                    ),
+                                )?
+                            } else {
+                                let c = self.store_changes(
+                                    tx,
+                                    &change.doc,
+                                    DocKind::Dossier,
+                                    Some(&admitted.dossier.unit),
+                                    &admitted.doc,
+                                    admitted.new_changes,
+                                    &device.device_id,
+                                    row.as_ref().map(|r| r.change_rows),
+                                )?;
+                                index::write_dossier(
+                                    tx,
+                                    &change.doc,
+                                    &admitted.dossier,
+                                    c.seq,
+                                    calendar,
+                                )?;
+                                out.committed.push(c);
+                                let heads = admitted.doc.get_heads();
+                                out.docs.insert(change.doc, admitted.doc);
+                                DocOutcome::Accepted { heads }
                             }
                         }
                     }
-                };
-                results.push(DocResult { doc: change.doc, outcome });
-            }
-            Ok((results, committed))
-        });
-        let mut cache = self.cache();
-        match &out {
-            Ok(_) => updated.into_iter().for_each(|(id, doc)| cache.put(id, doc)),
-            Err(_) => updated.iter().for_each(|(id, _)| cache.remove(id)),
+                }
+            };
+            out.results.push(DocResult {
+                doc: change.doc,
+                outcome,
+            });
         }
-        out
+        Ok(out)
     }
 
     /// Writes the hub's own change to a configuration document (every device
@@ -455,6 +517,7 @@ impl Store {
         &self,
         device: &DeviceIdentity,
         since: u64,
+        after: u64,
         max_bytes: usize,
     ) -> Result<ChangesPage> {
         let (filter, scope) = scope_filter(self, device);
@@ -465,7 +528,7 @@ impl Store {
                 "SELECT doc_id, last_seq, snapshot_seq, snapshot FROM documents WHERE last_seq > ? AND {filter} ORDER BY last_seq LIMIT {PAGE_DOCS}"
             );
             let mut stmt = tx.prepare(&sql)?;
-            let mut params: Vec<rusqlite::types::Value> = vec![(since as i64).into()];
+            let mut params: Vec<rusqlite::types::Value> = vec![(after as i64).into()];
             params.extend(scope.iter().map(|s| rusqlite::types::Value::from(s.clone())));
             let rows = stmt
                 .query_map(params_from_iter(params), |r| {
@@ -477,7 +540,7 @@ impl Store {
             let mut origin_stmt = tx.prepare_cached("SELECT origin FROM changes WHERE doc_id = ?1 AND seq = ?2")?;
             let mut docs = Vec::new();
             let mut size = 0usize;
-            let mut upto = since;
+            let mut upto = after;
             let mut stopped_early = false;
             for (i, (id_bytes, last_seq, snapshot_seq, snapshot)) in rows.iter().enumerate() {
                 let id = DocId::from_bytes(id_bytes.as_slice().try_into().map_err(|_| StoreError::Invalid("stored document id is damaged".into()))?);
@@ -613,9 +676,10 @@ impl HubStore for Store {
         &mut self,
         device: &DeviceIdentity,
         since: u64,
+        after: u64,
         max_bytes: usize,
     ) -> Result<ChangesPage> {
-        self.changes_page(device, since, max_bytes)
+        self.changes_page(device, since, after, max_bytes)
     }
 
     fn commit_push(

@@ -12,6 +12,9 @@
 //! - [`identity`]: units, users, sessions, devices, enrolment, actors.
 //! - [`audit`]: the audit log and the quarantine of refused data.
 //!
+//! - [`committer`]: group commit of device pushes — many pushes, one
+//!   transaction, one fsync.
+//!
 //! Writes go through one connection behind a mutex (SQLite has one writer
 //! anyway, and the change sequence must be allocated in commit order);
 //! reads use a small pool of their own connections.
@@ -19,6 +22,7 @@
 //! [`HubStore`]: client_core::sync::hub::HubStore
 
 pub mod audit;
+pub mod committer;
 pub mod documents;
 pub mod identity;
 pub mod index;
@@ -37,6 +41,7 @@ use client_core::sync::protocol::HubId;
 use client_core::units::UnitTree;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
+pub use committer::GroupCommits;
 pub use documents::DocCache;
 
 /// File name of the database inside the data directory.
@@ -53,6 +58,10 @@ pub enum StoreError {
     Invalid(String),
     #[error("not found: {0}")]
     NotFound(String),
+    #[error("the database could not commit: {0}")]
+    CommitFailed(String),
+    #[error("the hub's store is shutting down")]
+    Stopped,
     #[error("cannot create the data directory {path}: {source}")]
     Io {
         path: PathBuf,
@@ -78,6 +87,7 @@ struct Inner {
     calendar: RwLock<Arc<WorkingCalendar>>,
     cache: Mutex<DocCache>,
     listener: RwLock<Option<CommitListener>>,
+    committer: committer::Committer,
 }
 
 type CommitListener = Box<dyn Fn(&[Committed]) + Send + Sync>;
@@ -121,6 +131,7 @@ impl Store {
             (HubId(hub_bytes), actor)
         };
         let units = identity::load_units(&writer)?;
+        let (committer, pending) = committer::Committer::new();
         let store = Store {
             inner: Arc::new(Inner {
                 path,
@@ -132,8 +143,13 @@ impl Store {
                 calendar: RwLock::new(Arc::new(default_calendar())),
                 cache: Mutex::new(DocCache::new(cache_documents.max(1))),
                 listener: RwLock::new(None),
+                committer,
             }),
         };
+        committer::Committer::start(&store.inner, pending).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         // The published calendar, once there is one, replaces the statutory seed.
         if let Some(doc) = store.load_doc(&ConfigKind::Calendar.doc_id())?
             && let Ok((_, body, _)) = config::read(&doc)
@@ -272,6 +288,14 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (out, committed) = f(&tx)?;
         tx.commit()?;
+        self.announce(&committed);
+        drop(conn);
+        Ok((out, committed))
+    }
+
+    /// Gives committed changes to the commit listener; called under the
+    /// writer lock, right after the commit.
+    fn announce(&self, committed: &[Committed]) {
         if !committed.is_empty()
             && let Some(listener) = self
                 .inner
@@ -280,10 +304,8 @@ impl Store {
                 .unwrap_or_else(|p| p.into_inner())
                 .as_ref()
         {
-            listener(&committed);
+            listener(committed);
         }
-        drop(conn);
-        Ok((out, committed))
     }
 
     /// Calls `listener` with every batch of committed changes, in order.

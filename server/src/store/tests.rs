@@ -55,8 +55,13 @@ fn device(actor: &ActorId) -> DeviceIdentity {
 }
 
 fn new_dossier(actor: &ActorId) -> DossierDoc {
+    dossier_numbered(actor, 1)
+}
+
+/// A new dossier numbered `n` of the day, received and nothing more.
+fn dossier_numbered(actor: &ActorId, n: u16) -> DossierDoc {
     let d = Dossier {
-        code: DossierCode::parse("X0101-261128-0001").unwrap(),
+        code: DossierCode::parse(&format!("X0101-261128-{n:04}")).unwrap(),
         unit: unit("X0101"),
         field: "tu_phap_ho_tich".into(),
         procedure: ProcedureRef {
@@ -127,14 +132,22 @@ fn index_stage(store: &Store, code: &str) -> Option<String> {
         .unwrap()
 }
 
-#[test]
-fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path());
+/// A store, the actor of the device that pushes, that device, and another
+/// device of the same unit that receives.
+fn store_with_two_devices(
+    dir: &std::path::Path,
+) -> (Store, ActorId, DeviceIdentity, DeviceIdentity) {
     let actor = ActorId::from(vec![1u8; 16]);
     let dev = device(&actor);
     let mut other = device(&actor);
     other.device_id = "dev-2".into();
+    (store(dir), actor, dev, other)
+}
+
+#[test]
+fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, actor, dev, other) = store_with_two_devices(dir.path());
     let id = DocId::random();
     let mut doc = new_dossier(&actor);
     for (i, stage) in [Stage::HandedOver, Stage::Assigned, Stage::Processing]
@@ -165,8 +178,9 @@ fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
         })
         .unwrap();
     let mut session = store.clone();
-    let page = client_core::sync::hub::HubStore::changes_since(&mut session, &other, 0, usize::MAX)
-        .unwrap();
+    let page =
+        client_core::sync::hub::HubStore::changes_since(&mut session, &other, 0, 0, usize::MAX)
+            .unwrap();
     let sent = page.docs.iter().find(|d| d.doc == id).unwrap();
     assert!(
         (sent.bytes.len() as i64) < rows,
@@ -177,7 +191,8 @@ fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
     assert_eq!(sorted(received.get_heads()), sorted(doc.heads()));
     // The device that pushed it is not sent it back.
     let page =
-        client_core::sync::hub::HubStore::changes_since(&mut session, &dev, 0, usize::MAX).unwrap();
+        client_core::sync::hub::HubStore::changes_since(&mut session, &dev, 0, 0, usize::MAX)
+            .unwrap();
     assert!(page.docs.iter().all(|d| d.doc != id), "echoed back");
 
     // A device that had it up to its first commit gets only what came after.
@@ -197,9 +212,14 @@ fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
         push(&store, &dev, id, later.clone()),
         DocOutcome::Accepted { .. }
     ));
-    let page =
-        client_core::sync::hub::HubStore::changes_since(&mut session, &other, first, usize::MAX)
-            .unwrap();
+    let page = client_core::sync::hub::HubStore::changes_since(
+        &mut session,
+        &other,
+        first,
+        first,
+        usize::MAX,
+    )
+    .unwrap();
     let sent = page.docs.iter().find(|d| d.doc == id).unwrap();
     let mut replica = received;
     replica.load_incremental(&sent.bytes).unwrap();
@@ -210,11 +230,7 @@ fn a_device_with_nothing_of_a_document_receives_it_whole_and_compressed() {
 #[test]
 fn compaction_keeps_the_document_whole_for_every_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path());
-    let actor = ActorId::from(vec![1u8; 16]);
-    let dev = device(&actor);
-    let mut other = device(&actor);
-    other.device_id = "dev-2".into();
+    let (store, actor, dev, other) = store_with_two_devices(dir.path());
     let id = DocId::random();
     let mut doc = new_dossier(&actor);
     assert!(matches!(
@@ -269,6 +285,7 @@ fn compaction_keeps_the_document_whole_for_every_checkpoint() {
         let page = client_core::sync::hub::HubStore::changes_since(
             &mut session,
             &other,
+            since,
             since,
             usize::MAX,
         )
@@ -399,18 +416,7 @@ fn loaded_documents_stay_within_the_cache_bound() {
     let actor = ActorId::from(vec![1u8; 16]);
     let dev = device(&actor);
     for n in 1..=10u16 {
-        let mut d = new_dossier(&actor).read().unwrap();
-        d.code = DossierCode::parse(&format!("X0101-261128-{n:04}")).unwrap();
-        d.stages.clear();
-        let first = NewStage {
-            stage: Stage::Received,
-            at: T0,
-            user: "c".into(),
-            device: "d".into(),
-            unit: unit("X0101"),
-            note: String::new(),
-        };
-        let doc = DossierDoc::create(actor.clone(), &d, first).unwrap();
+        let doc = dossier_numbered(&actor, n);
         push(&store, &dev, DocId::random(), doc.save());
     }
     assert!(
@@ -587,4 +593,218 @@ fn stage_logs_round_trip_through_their_stored_form() {
     assert_eq!(decode_stage_log(&bytes), Some(events));
     assert_eq!(decode_stage_log(&bytes[1..]), None);
     assert_eq!(decode_stage_log(&[200, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+}
+
+fn stage_change(doc: &mut DossierDoc, stage: Stage, at: i64) -> Vec<u8> {
+    let before = doc.heads();
+    doc.record_stage(NewStage {
+        stage,
+        at,
+        user: "s".into(),
+        device: "d".into(),
+        unit: unit("X0101"),
+        note: String::new(),
+    })
+    .unwrap();
+    doc.automerge().save_after(&before)
+}
+
+#[test]
+fn pushes_committed_in_one_transaction_keep_their_own_outcomes() {
+    use super::StoreError;
+    use super::committer::Request;
+    use client_core::sync::protocol::Refusal;
+
+    let dir = tempfile::tempdir().unwrap();
+    let actor = ActorId::from(vec![1u8; 16]);
+    let dev = device(&actor);
+    let (a, b, c) = (DocId::random(), DocId::random(), DocId::random());
+    let mut doc_a = dossier_numbered(&actor, 1);
+    let mut doc_b = dossier_numbered(&actor, 2);
+    {
+        let store = store(dir.path());
+        push(&store, &dev, a, doc_a.save());
+        push(&store, &dev, b, doc_b.save());
+        // A's stored copy is damaged on disk; a fresh store must load it.
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE documents SET snapshot = x'00ff00ff' WHERE doc_id = ?1",
+                    [a.as_bytes()],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let seq_before = store.current_seq().unwrap();
+    // B is cached as it was before the batch.
+    assert!(store.load_doc(&b).unwrap().is_some());
+
+    let a_change = stage_change(&mut doc_a, Stage::HandedOver, T0 + 1);
+    // Two pushes of the same document in one transaction: the second builds
+    // on the first, which only the batch has seen so far.
+    let b_first = stage_change(&mut doc_b, Stage::HandedOver, T0 + 1);
+    let b_second = stage_change(&mut doc_b, Stage::Assigned, T0 + 2);
+    let mut forged = doc_b.clone();
+    forged.set_actor(ActorId::from(vec![9u8; 16]));
+    let forged_change = stage_change(&mut forged, Stage::Processing, T0 + 3);
+    let doc_c = dossier_numbered(&actor, 3);
+    // Written before the push fails on A: rolled back with it.
+    let doc_d = dossier_numbered(&actor, 4);
+
+    let pushes = [
+        vec![(DocId::random(), doc_d.save()), (a, a_change)],
+        vec![(b, b_first)],
+        vec![(b, b_second)],
+        vec![(b, forged_change)],
+        vec![(c, doc_c.save())],
+    ];
+    let mut answers = Vec::new();
+    let batch = pushes
+        .into_iter()
+        .enumerate()
+        .map(|(i, docs)| {
+            let docs = docs
+                .into_iter()
+                .map(|(doc, bytes)| DocChanges { doc, bytes })
+                .collect();
+            let (request, answer) = Request::new(
+                dev.clone(),
+                Push {
+                    batch: i as u64,
+                    docs,
+                },
+            );
+            answers.push(answer);
+            request
+        })
+        .collect();
+    let done = store.commit_batch(batch);
+    assert_eq!(done.len(), 5);
+    let outcome = |i: usize| match &done[i].1 {
+        Ok(pushed) => pushed.results[0].outcome.clone(),
+        Err(e) => panic!("push {i} failed: {e}"),
+    };
+    assert!(
+        matches!(&done[0].1, Err(StoreError::Corrupt { .. })),
+        "{:?}",
+        done[0].1.as_ref().map(|p| &p.results)
+    );
+    assert!(matches!(outcome(1), DocOutcome::Accepted { .. }));
+    assert!(matches!(outcome(2), DocOutcome::Accepted { .. }));
+    assert!(
+        matches!(
+            outcome(3),
+            DocOutcome::Refused {
+                reason: Refusal::ForeignActor,
+                ..
+            }
+        ),
+        "{:?}",
+        outcome(3)
+    );
+    assert!(matches!(outcome(4), DocOutcome::Accepted { .. }));
+    assert_eq!(
+        store.group_commits(),
+        super::GroupCommits {
+            commits: 1,
+            pushes: 5
+        }
+    );
+    drop(done);
+    drop(store);
+
+    // What the transaction committed is on disk; the failed push left nothing.
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.current_seq().unwrap(), seq_before + 3);
+    assert_eq!(
+        index_stage(&store, "X0101-261128-0001").as_deref(),
+        Some("received")
+    );
+    assert_eq!(
+        index_stage(&store, "X0101-261128-0002").as_deref(),
+        Some("assigned")
+    );
+    assert_eq!(
+        index_stage(&store, "X0101-261128-0003").as_deref(),
+        Some("received")
+    );
+    assert_eq!(store.dossier_count().unwrap(), 3);
+    assert_eq!(store.quarantine_count().unwrap(), 1);
+    let heads = store.document_heads().unwrap();
+    let (_, _, stored_b) = heads.iter().find(|(id, _, _)| *id == b).unwrap();
+    let mut expected: Vec<String> = doc_b.heads().iter().map(|h| hex::encode(h.0)).collect();
+    expected.sort();
+    assert_eq!(stored_b, &expected);
+}
+
+#[test]
+fn pushes_from_many_threads_are_all_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let actor = ActorId::from(vec![1u8; 16]);
+    let dev = device(&actor);
+    let threads: Vec<_> = (1..=40u16)
+        .map(|n| {
+            let (store, dev, actor) = (store.clone(), dev.clone(), actor.clone());
+            std::thread::spawn(move || {
+                let doc = dossier_numbered(&actor, n);
+                push(&store, &dev, DocId::random(), doc.save())
+            })
+        })
+        .collect();
+    for t in threads {
+        assert!(matches!(t.join().unwrap(), DocOutcome::Accepted { .. }));
+    }
+    let stats = store.group_commits();
+    assert_eq!(stats.pushes, 40);
+    assert!(stats.commits >= 1 && stats.commits <= 40, "{stats:?}");
+    drop(store);
+    assert_eq!(
+        Store::open(dir.path()).unwrap().dossier_count().unwrap(),
+        40
+    );
+}
+
+#[test]
+fn a_catch_up_over_many_pages_brings_every_document_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, actor, dev, other) = store_with_two_devices(dir.path());
+    // X is received first, Y after it, then X moves on: X's last change is
+    // after Y's, so a page that ends at Y does not hold X.
+    let (x, y) = (DocId::random(), DocId::random());
+    let mut doc_x = dossier_numbered(&actor, 1);
+    push(&store, &dev, x, doc_x.save());
+    push(&store, &dev, y, dossier_numbered(&actor, 2).save());
+    let x_later = stage_change(&mut doc_x, Stage::HandedOver, T0 + 1);
+    push(&store, &dev, x, x_later);
+
+    let mut session = store.clone();
+    let mut replicas: std::collections::BTreeMap<DocId, Automerge> = Default::default();
+    let mut after = 0;
+    let mut pages = 0;
+    loop {
+        // The smallest pages there are: one document each.
+        let page =
+            client_core::sync::hub::HubStore::changes_since(&mut session, &other, 0, after, 1)
+                .unwrap();
+        pages += 1;
+        for d in page.docs {
+            let doc = replicas.entry(d.doc).or_default();
+            doc.load_incremental(&d.bytes).unwrap();
+        }
+        after = page.upto;
+        if page.done {
+            break;
+        }
+    }
+    assert!(pages >= 2, "{pages} page");
+    use automerge::ReadDoc;
+    let x_there = &replicas[&x];
+    assert!(
+        x_there.get_missing_deps(&[]).is_empty(),
+        "X came incomplete"
+    );
+    assert_eq!(sorted(x_there.get_heads()), sorted(doc_x.heads()));
 }
