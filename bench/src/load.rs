@@ -191,11 +191,10 @@ impl SimDevice {
     fn receive_offline(&mut self, n: usize, now: i64) -> anyhow::Result<()> {
         for i in 0..n {
             let at = now - (self.rng.below(60) as i64) * 86_400_000 - i as i64 * 1000;
-            let id = self.activity.receive(&mut self.replica, at)?;
-            for k in 0..self.rng.below(9) {
-                self.activity
-                    .advance(&mut self.replica, &id, at + 3_600_000 * (k as i64 + 1))?;
-            }
+            let stages = self.rng.below(9);
+            let id = self
+                .activity
+                .receive_worked(&mut self.replica, at, stages)?;
             self.own.push(id);
         }
         Ok(())
@@ -226,9 +225,7 @@ impl SimDevice {
     fn export(&self) -> String {
         self.replica
             .dossiers()
-            .map(|(id, d)| {
-                serde_json::json!({ "doc_id": id.to_string(), "dossier": d }).to_string() + "\n"
-            })
+            .map(|(id, d)| server::device::export_line(id, d) + "\n")
             .collect()
     }
 }

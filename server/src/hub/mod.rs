@@ -9,6 +9,8 @@
 //! - [`browser_devices`] — a logged-in user's browser enrols itself.
 //! - [`webapp`] — serving the built web app, with its caching rules.
 //! - [`demo`] — the demo province and the publication of configuration.
+//! - [`seed`] — filling a hub with realistic dossiers fast, through its own
+//!   commit path (benchmarks, trials at a province's scale).
 //! - [`metrics`] — Prometheus metrics.
 //! - [`tls`] — certificate files or a self-signed certificate.
 //! - [`uplink`] — syncing this hub's scope with a parent hub.
@@ -18,6 +20,7 @@ pub mod api;
 pub mod browser_devices;
 pub mod demo;
 pub mod metrics;
+pub mod seed;
 pub mod sync;
 pub mod tls;
 pub mod uplink;
