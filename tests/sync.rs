@@ -137,6 +137,59 @@ fn a_device_never_receives_another_communes_dossier_and_cannot_write_one() -> an
 }
 
 #[test]
+fn a_hub_seeded_with_dossiers_gives_each_new_device_exactly_its_communes() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let export = hub.data.path().join("seeded.jsonl");
+    let export_path = export.to_string_lossy().to_string();
+    let seeded = hub.admin(&[
+        "seed-dossiers",
+        "--count",
+        "40",
+        "--unit",
+        "X0101",
+        "--unit",
+        "X0102",
+        "--export",
+        &export_path,
+    ])?;
+    assert_eq!(seeded["dossiers"], 40, "{seeded}");
+    let verify = hub.admin(&["verify"])?;
+    assert_eq!(verify["problems"], serde_json::json!([]), "{verify}");
+    let mut exported: Vec<(String, String)> = std::fs::read_to_string(&export)?
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("an export line");
+            (
+                v["dossier"]["unit"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                v["dossier"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    exported.sort();
+    let of = |unit: &str| -> Vec<String> {
+        exported
+            .iter()
+            .filter(|(u, _)| u == unit)
+            .map(|(_, c)| c.clone())
+            .collect()
+    };
+    assert_eq!(of("X0101").len(), 20);
+
+    // A device enrolled afterwards receives its commune's, and only those.
+    let dong_hoa = hub.enrol_device("X0102")?;
+    let report = dong_hoa.sync()?;
+    assert_eq!(report["in_sync"], true, "{report}");
+    assert_eq!(codes(&dong_hoa), of("X0102"));
+    Ok(())
+}
+
+#[test]
 fn a_change_signed_by_an_actor_of_another_device_is_refused_and_quarantined() -> anyhow::Result<()>
 {
     let hub = demo_hub();

@@ -8,9 +8,11 @@
 //!   every few seconds; a leader's device at the province receives them all.
 //!   It reports the changes per second the hub acknowledged and how long a
 //!   change took from the counter to the leader's device (p50, p99).
-//! - Workload 5, [`hub_memory`]: a thousand devices push a hundred thousand
-//!   dossiers, stay connected, then all reconnect at once; the hub's peak
-//!   memory over all of it. The peer does the same with its clients.
+//! - Workload 5, [`hub_memory`]: a hub filled with a hundred thousand
+//!   dossiers (`seed-dossiers`), a thousand devices, one a commune, each
+//!   syncing its commune's and staying connected, then all reconnecting at
+//!   once; the hub's peak memory over all of it. The peer's server holds the
+//!   same dossiers and its clients do the same.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -31,6 +33,7 @@ use motcua_tests::hub::TempDir;
 use motcua_tests::{HubOptions, HubProcess};
 use server::device::activity::{Activity, catalogue_and_calendar};
 use server::device::client::{self, Endpoint};
+use server::hub::seed::{SeedPlan, seed_dossiers};
 use server::store::Store;
 use server::store::identity::DeviceKind;
 use tokio::sync::watch;
@@ -191,11 +194,10 @@ impl SimDevice {
     fn receive_offline(&mut self, n: usize, now: i64) -> anyhow::Result<()> {
         for i in 0..n {
             let at = now - (self.rng.below(60) as i64) * 86_400_000 - i as i64 * 1000;
-            let id = self.activity.receive(&mut self.replica, at)?;
-            for k in 0..self.rng.below(9) {
-                self.activity
-                    .advance(&mut self.replica, &id, at + 3_600_000 * (k as i64 + 1))?;
-            }
+            let stages = self.rng.below(9);
+            let id = self
+                .activity
+                .receive_worked(&mut self.replica, at, stages)?;
             self.own.push(id);
         }
         Ok(())
@@ -220,16 +222,6 @@ impl SimDevice {
         let id = self.activity.receive(&mut self.replica, now)?;
         self.own.push(id);
         Ok(id)
-    }
-
-    /// Dossiers as `motcua dossier export` writes them.
-    fn export(&self) -> String {
-        self.replica
-            .dossiers()
-            .map(|(id, d)| {
-                serde_json::json!({ "doc_id": id.to_string(), "dossier": d }).to_string() + "\n"
-            })
-            .collect()
     }
 }
 
@@ -608,35 +600,43 @@ pub fn hub_memory(options: &LoadOptions, peer: bool) -> anyhow::Result<Vec<Row>>
 
 fn hub_memory_at(dossiers: usize, devices: usize, peer: bool, main: bool) -> anyhow::Result<Row> {
     let devices = devices.max(1);
-    let per_device = dossiers.div_ceil(devices);
     let placement: Vec<Option<usize>> = (0..devices).map(Some).collect();
     eprintln!(
-        "    {} devices in {} communes, {} dossiers each, received offline",
+        "    {} dossiers in {} communes, a device in each",
+        count(dossiers as u64),
         count(devices as u64),
-        count(devices as u64),
-        per_device
     );
     let (dir, enrolled) = prepare_hub(devices, &placement)?;
-    let now = chrono::Utc::now().timestamp_millis();
+    // The hub is filled through its own commit path, as the communes'
+    // counters would have pushed their dossiers over the past year: far
+    // sooner than a thousand devices pushing a hundred thousand dossiers.
+    let export = dir.path().join("dossiers.jsonl");
     let made = Instant::now();
-    let mut sims = Vec::new();
-    for (i, e) in enrolled.into_iter().enumerate() {
-        let mut device = SimDevice::new(e, Role::Idle, 1_000 + i as u64)?;
-        device.receive_offline(per_device, now)?;
-        sims.push(device);
+    {
+        let store = Store::open(dir.path())?;
+        let plan = SeedPlan::new(dossiers, (0..devices).map(commune).collect());
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&export)?);
+        seed_dossiers(&store, &plan, Some(&mut file))?;
+        std::io::Write::flush(&mut file)?;
     }
+    let seeded_in = made.elapsed();
     eprintln!(
-        "    dossiers made in {}; connecting",
-        seconds(made.elapsed().as_secs_f64())
+        "    hub filled in {}; every device connects and syncs its commune",
+        seconds(seeded_in.as_secs_f64())
     );
+    let sims = enrolled
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| SimDevice::new(e, Role::Idle, 1_000 + i as u64))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let load = Load::start(dir, sims, Duration::from_secs(3600))?;
-    let pushed_in = load.wait_in_sync(Duration::from_secs(1800))?;
+    let synced_in = load.wait_in_sync(Duration::from_secs(1800))?;
     let pid = load.hub_pid()?;
     std::thread::sleep(Duration::from_secs(5));
     let connected_rss = measure::rss_kib(pid)?;
     eprintln!(
-        "    all pushed in {}; every device reconnects at once",
-        seconds(pushed_in.as_secs_f64())
+        "    all in sync in {}; every device reconnects at once",
+        seconds(synced_in.as_secs_f64())
     );
     load.reconnect_all();
     let reconnected_in = load.wait_in_sync(Duration::from_secs(600))?;
@@ -646,18 +646,22 @@ fn hub_memory_at(dossiers: usize, devices: usize, peer: bool, main: bool) -> any
         .query_row("SELECT COUNT(*) FROM dossiers", [], |r| r.get(0))?;
     let failed = load.shared.failed.load(Ordering::SeqCst);
     let (hub, sims) = load.stop()?;
-    let export = hub.data.path().join("dossiers.jsonl");
-    if peer {
-        let text: String = sims.iter().map(SimDevice::export).collect();
-        std::fs::write(&export, text)?;
-    }
+    let received: usize = sims.iter().map(|d| d.replica.dossiers().count()).sum();
     drop(sims);
 
     let mut side = Side::default();
     side.rss("hub", hub_peak);
     side.set("dossiers stored", stored);
     side.set("hub memory with every device connected", mib(connected_rss));
-    side.set("all pushed in", seconds(pushed_in.as_secs_f64()));
+    side.set(
+        "hub filled (seed-dossiers) in",
+        seconds(seeded_in.as_secs_f64()),
+    );
+    side.set(
+        "every device's first sync done in",
+        seconds(synced_in.as_secs_f64()),
+    );
+    side.set("dossiers the devices received", received as u64);
     side.set("all reconnected in", seconds(reconnected_in.as_secs_f64()));
     side.set("devices failed", failed);
     let theirs = if peer {

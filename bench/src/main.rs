@@ -69,6 +69,11 @@ struct Options {
     /// Skip the peer (our figures only).
     #[arg(long)]
     no_peer: bool,
+    /// The peer's device of workloads 2 and 3 has its storage written
+    /// directly with every dossier even when its initial sync finishes (it
+    /// always is when that sync is stopped at the time limit).
+    #[arg(long)]
+    peer_written_device: bool,
     /// Where results.md and results.json go.
     #[arg(long, default_value = "bench")]
     out: PathBuf,
@@ -255,10 +260,14 @@ fn sync_workloads(
         let hub = ours::OurHub::prepare(n, link)?;
         let ours = ours::scenario(&hub)?;
         let theirs = if peer {
-            Some(peer::scenario(&hub, &ours, link).unwrap_or_else(|e| {
-                eprintln!("    the peer failed: {e:#}");
-                peer::PeerScenario::failed(&e)
-            }))
+            Some(
+                peer::scenario(&hub, &ours, link, options.peer_written_device).unwrap_or_else(
+                    |e| {
+                        eprintln!("    the peer failed: {e:#}");
+                        peer::PeerScenario::failed(&e)
+                    },
+                ),
+            )
         } else {
             None
         };

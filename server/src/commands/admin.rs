@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use client_core::ids::UnitCode;
 use client_core::units::{Unit, UnitLevel};
+use server::hub::seed::{SeedPlan, seed_dossiers};
 use server::store::Store;
 use server::store::identity::{DeviceKind, Role};
 
@@ -69,6 +71,24 @@ enum Command {
     Documents,
     /// Check that every dossier's index row matches its document.
     Verify,
+    /// Fill the hub with realistic dossiers through its own commit path
+    /// (benchmarks, trials at scale).
+    #[command(hide = true)]
+    SeedDossiers {
+        #[arg(long)]
+        count: usize,
+        /// Units that receive them, evenly (repeatable; default: every commune).
+        #[arg(long)]
+        unit: Vec<String>,
+        /// Received over this many past days.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also write every dossier as `motcua dossier export` does, to this file.
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -161,6 +181,47 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 })
                 .collect();
             println!("{}", serde_json::Value::Object(docs));
+        }
+        Command::SeedDossiers {
+            count,
+            unit,
+            days,
+            seed,
+            export,
+        } => {
+            let units = if unit.is_empty() {
+                store
+                    .units()
+                    .units()
+                    .filter(|u| u.level == UnitLevel::Commune)
+                    .map(|u| u.code.clone())
+                    .collect()
+            } else {
+                unit.iter()
+                    .map(|u| UnitCode::parse(u))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            let plan = SeedPlan {
+                days,
+                seed,
+                ..SeedPlan::new(count, units)
+            };
+            let mut file = match &export {
+                Some(path) => Some(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
+                )),
+                None => None,
+            };
+            let seeded = seed_dossiers(
+                &store,
+                &plan,
+                file.as_mut().map(|f| f as &mut dyn std::io::Write),
+            )?;
+            if let Some(mut file) = file {
+                std::io::Write::flush(&mut file)?;
+            }
+            println!("{}", serde_json::to_string(&seeded)?);
         }
         Command::Verify => {
             let problems = store.verify_index()?;

@@ -347,13 +347,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let mut device = Device::open(&data)?;
             let lines = device.with(|r| {
                 r.dossiers()
-                    .map(|(id, d)| {
-                        serde_json::to_string(
-                            &serde_json::json!({ "doc_id": id.to_string(), "dossier": d }),
-                        )
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })??;
+                    .map(|(id, d)| server::device::export_line(id, d))
+                    .collect::<Vec<_>>()
+            })?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for line in lines {
                 writeln!(out, "{line}")?;

@@ -22,11 +22,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use automerge::ActorId;
 use client_core::codes::{CodeIssuer, CodeSlot};
-use client_core::ids::UnitCode;
+use client_core::dossier::Dossier;
+use client_core::ids::{DocId, UnitCode};
 use client_core::sync::replica::DeviceReplica;
 use storage::SqliteStorage;
 
 pub type Replica = DeviceReplica<SqliteStorage>;
+
+/// A dossier as one line of `motcua dossier export` (`{"doc_id", "dossier"}`,
+/// every field and the stage log), which other tools read.
+pub fn export_line(id: &DocId, dossier: &Dossier) -> String {
+    serde_json::json!({ "doc_id": id.to_string(), "dossier": dossier }).to_string()
+}
 
 /// Settings a device keeps about itself.
 pub mod keys {

@@ -10,6 +10,8 @@
 //! - [`webapp`] — serving the built web app, with its caching rules.
 //! - [`reports`] — report 06a, the late-dossier report, forms 06 and 07.
 //! - [`demo`] — the demo province and the publication of configuration.
+//! - [`seed`] — filling a hub with realistic dossiers fast, through its own
+//!   commit path (benchmarks, trials at a province's scale).
 //! - [`metrics`] — Prometheus metrics.
 //! - [`tls`] — certificate files or a self-signed certificate.
 //! - [`uplink`] — syncing this hub's scope with a parent hub.
@@ -20,6 +22,7 @@ pub mod browser_devices;
 pub mod demo;
 pub mod metrics;
 pub mod reports;
+pub mod seed;
 pub mod sync;
 pub mod tls;
 pub mod uplink;

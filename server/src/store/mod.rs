@@ -27,7 +27,7 @@ pub mod documents;
 pub mod identity;
 pub mod index;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod uplink;
 
 use std::path::{Path, PathBuf};

@@ -15,33 +15,35 @@ use super::documents::COMPACT_AFTER_ROWS;
 
 const T0: i64 = 1_795_831_200_000; // 2026-11-28T08:00:00+07:00
 
-fn unit(code: &str) -> UnitCode {
+pub(crate) fn unit(code: &str) -> UnitCode {
     UnitCode::parse(code).unwrap()
 }
 
-fn store(dir: &std::path::Path) -> Store {
+/// A store with province T01 and these communes under it.
+pub(crate) fn province_with(dir: &std::path::Path, communes: &[&str]) -> Store {
     let store = Store::open(dir).unwrap();
+    let mut units = vec![Unit {
+        code: unit("T01"),
+        name: "Tỉnh".into(),
+        level: UnitLevel::Province,
+        parent: None,
+        effective_from: None,
+        effective_to: None,
+    }];
+    units.extend(communes.iter().map(|code| Unit {
+        code: unit(code),
+        name: format!("Xã {code}"),
+        level: UnitLevel::Commune,
+        parent: Some(unit("T01")),
+        effective_from: None,
+        effective_to: None,
+    }));
+    store.upsert_units(&units).unwrap();
     store
-        .upsert_units(&[
-            Unit {
-                code: unit("T01"),
-                name: "Tỉnh".into(),
-                level: UnitLevel::Province,
-                parent: None,
-                effective_from: None,
-                effective_to: None,
-            },
-            Unit {
-                code: unit("X0101"),
-                name: "Xã".into(),
-                level: UnitLevel::Commune,
-                parent: Some(unit("T01")),
-                effective_from: None,
-                effective_to: None,
-            },
-        ])
-        .unwrap();
-    store
+}
+
+fn store(dir: &std::path::Path) -> Store {
+    province_with(dir, &["X0101"])
 }
 
 fn device(actor: &ActorId) -> DeviceIdentity {
