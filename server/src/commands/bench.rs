@@ -115,6 +115,8 @@ fn report_06a(args: Report06aArgs) -> anyhow::Result<()> {
         Some(_) => None,
         None => {
             let started = Instant::now();
+            // Marked first, so a generation cut short is made again next time.
+            store.set_meta("bench_data_set", "incomplete")?;
             generate(&store, &args)?;
             store.set_meta("bench_data_set", &signature)?;
             Some(started.elapsed())
