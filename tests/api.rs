@@ -184,3 +184,31 @@ fn only_admins_enrol_devices_and_codes_work_once() -> anyhow::Result<()> {
     assert_eq!(status, 404);
     Ok(())
 }
+
+#[test]
+fn the_demo_hub_can_start_with_dossiers_in_every_commune_and_a_device_receives_its_own()
+-> anyhow::Result<()> {
+    let hub = HubProcess::start(HubOptions {
+        demo: true,
+        args: vec!["--demo-dossiers".into(), "40".into()],
+        ..HubOptions::default()
+    })?;
+    let leader = hub.login("lanhdao.tinh", "motcua2026")?;
+    let (status, report) = hub.get(
+        "/api/reports/06a?from=2000-01-01&to=2100-12-31",
+        Some(&leader),
+    )?;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["total"]["figures"]["received"], 40, "{report}");
+    let tan_phong = hub.enrol_device("X0101")?;
+    let synced = tan_phong.sync()?;
+    assert_eq!(synced["in_sync"], true, "{synced}");
+    let codes: Vec<String> = tan_phong
+        .list()?
+        .iter()
+        .filter_map(|d| d["code"].as_str().map(str::to_string))
+        .collect();
+    assert!(!codes.is_empty());
+    assert!(codes.iter().all(|c| c.starts_with("X0101-")), "{codes:?}");
+    Ok(())
+}

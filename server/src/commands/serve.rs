@@ -33,6 +33,10 @@ pub struct Args {
     /// Seed a demo province (units, users, devices, catalogue, calendar) and print the log-ins.
     #[arg(long)]
     demo: bool,
+    /// With --demo: on first start, also give the demo communes this many
+    /// realistic dossiers received over the past two months.
+    #[arg(long, default_value_t = 0)]
+    demo_dossiers: usize,
     /// Directory of the built web app to serve (default: pwa/dist when it exists).
     #[arg(long)]
     pwa: Option<PathBuf>,
@@ -100,6 +104,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.demo {
         let logins = server::hub::demo::seed(&store)?;
         println!("{logins}");
+        if args.demo_dossiers > 0 && store.dossier_count()? == 0 {
+            let communes = store
+                .units()
+                .units()
+                .filter(|u| u.level == client_core::units::UnitLevel::Commune)
+                .map(|u| u.code.clone())
+                .collect();
+            let plan = server::hub::seed::SeedPlan {
+                days: 60,
+                ..server::hub::seed::SeedPlan::new(args.demo_dossiers, communes)
+            };
+            server::hub::seed::seed_dossiers(&store, &plan, None)?;
+            println!(
+                "{} demo dossiers received in the demo communes",
+                args.demo_dossiers
+            );
+        }
     }
     let tls = match (args.tls_cert, args.tls_key, args.tls_self_signed) {
         (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
