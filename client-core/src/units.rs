@@ -136,6 +136,14 @@ impl UnitTree {
         self.units.values()
     }
 
+    /// The codes of the communes (wards, towns): the units that receive dossiers.
+    pub fn commune_codes(&self) -> Vec<UnitCode> {
+        self.units()
+            .filter(|u| u.level == UnitLevel::Commune)
+            .map(|u| u.code.clone())
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.units.len()
     }

@@ -190,12 +190,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             export,
         } => {
             let units = if unit.is_empty() {
-                store
-                    .units()
-                    .units()
-                    .filter(|u| u.level == UnitLevel::Commune)
-                    .map(|u| u.code.clone())
-                    .collect()
+                store.units().commune_codes()
             } else {
                 unit.iter()
                     .map(|u| UnitCode::parse(u))

@@ -105,12 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let logins = server::hub::demo::seed(&store)?;
         println!("{logins}");
         if args.demo_dossiers > 0 && store.dossier_count()? == 0 {
-            let communes = store
-                .units()
-                .units()
-                .filter(|u| u.level == client_core::units::UnitLevel::Commune)
-                .map(|u| u.code.clone())
-                .collect();
+            let communes = store.units().commune_codes();
             let plan = server::hub::seed::SeedPlan {
                 days: 60,
                 ..server::hub::seed::SeedPlan::new(args.demo_dossiers, communes)
