@@ -39,7 +39,9 @@ ensure_cargo_fuzz() {
 ensure_wasm_bindgen() {
   local want have
   want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
-  have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }')
+  # `|| true`: with the tool missing the pipeline fails, and under
+  # `set -euo pipefail` that would end the script before the install below.
+  have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }') || true
   if [ "$have" != "$want" ]; then
     echo "==> installing wasm-bindgen-cli $want${have:+ (found $have)}"
     # --locked first; if a locked dependency is no longer on the registry,
