@@ -24,6 +24,23 @@ pub enum UnitLevel {
 }
 
 impl UnitLevel {
+    pub const ALL: [UnitLevel; 4] = [
+        UnitLevel::National,
+        UnitLevel::Province,
+        UnitLevel::District,
+        UnitLevel::Commune,
+    ];
+
+    /// The identifier used in documents, the API and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitLevel::National => "national",
+            UnitLevel::Province => "province",
+            UnitLevel::District => "district",
+            UnitLevel::Commune => "commune",
+        }
+    }
+
     pub fn name_vi(self) -> &'static str {
         match self {
             UnitLevel::National => "Trung ương",

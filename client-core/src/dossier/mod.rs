@@ -66,6 +66,8 @@ macro_rules! text_enum {
             }
 
             pub const CHOICES: &'static str = concat!($($text, " "),+);
+
+            pub const ALL: &'static [Self] = &[$($name::$variant),+];
         }
     };
 }

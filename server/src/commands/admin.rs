@@ -10,6 +10,8 @@ use server::hub::seed::{SeedPlan, seed_dossiers};
 use server::store::Store;
 use server::store::identity::{DeviceKind, Role};
 
+use super::choice::one_of;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The hub's data directory.
@@ -27,9 +29,8 @@ enum Command {
         code: String,
         #[arg(long)]
         name: String,
-        /// province, district or commune
-        #[arg(long)]
-        level: String,
+        #[arg(long, value_parser = one_of(&UnitLevel::ALL, UnitLevel::as_str))]
+        level: UnitLevel,
         #[arg(long)]
         parent: Option<String>,
     },
@@ -39,9 +40,8 @@ enum Command {
         username: String,
         #[arg(long)]
         full_name: String,
-        /// clerk, specialist, leader or admin
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_parser = one_of(&Role::ALL, Role::as_str))]
+        role: Role,
         #[arg(long)]
         unit: String,
         #[arg(long, env = "MOTCUA_PASSWORD")]
@@ -103,12 +103,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             level,
             parent,
         } => {
-            let level: UnitLevel = serde_json::from_value(serde_json::Value::String(level.clone()))
-                .map_err(|_| {
-                    anyhow::anyhow!(
-                        "level '{level}' is not one of: national, province, district, commune"
-                    )
-                })?;
             let unit = Unit {
                 code: UnitCode::parse(&code)?,
                 name,
@@ -128,9 +122,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             unit,
             password,
         } => {
-            let role = Role::parse(&role).ok_or_else(|| {
-                anyhow::anyhow!("role '{role}' is not one of: clerk, specialist, leader, admin")
-            })?;
             let user = store.create_user(
                 &username,
                 &full_name,

@@ -16,6 +16,8 @@ use client_core::stage::Stage;
 use server::device::activity::{Activity, catalogue_and_calendar};
 use server::device::{Device, keys};
 
+use super::choice::one_of;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -33,10 +35,9 @@ enum Command {
         data: PathBuf,
         /// The dossier code.
         code: String,
-        /// The stage: received, handed_over, assigned, processing, sent_to_level,
-        /// returned_from_level, reviewed, signed, awaiting_fee, supplement_requested,
-        /// supplement_received, paused, resumed, done, result_returned, refused, withdrawn.
-        stage: String,
+        /// The stage.
+        #[arg(value_parser = one_of(&Stage::ALL, Stage::as_str))]
+        stage: Stage,
         #[arg(long, default_value = "")]
         note: String,
         /// Who records it (default: the device's user).
@@ -63,11 +64,8 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
         code: String,
-        /// applicant.full_name, applicant.id_number, applicant.phone,
-        /// applicant.address, channel, sets, fee.amount_vnd, fee.paid,
-        /// result_delivery.method, result_delivery.place
-        #[arg(long)]
-        field: String,
+        #[arg(long, value_parser = one_of(&EditableField::ALL, EditableField::path))]
+        field: EditableField,
         #[arg(long)]
         value: String,
     },
@@ -103,9 +101,8 @@ struct ReceiveArgs {
     phone: Option<String>,
     #[arg(long, default_value = "")]
     address: String,
-    /// direct, postal or online
-    #[arg(long, default_value = "direct")]
-    channel: String,
+    #[arg(long, default_value = "direct", value_parser = one_of(Channel::ALL, Channel::as_str))]
+    channel: Channel,
     #[arg(long, default_value_t = 1)]
     sets: u32,
     /// The fee was paid at the counter.
@@ -145,8 +142,7 @@ fn receive(args: ReceiveArgs) -> anyhow::Result<()> {
             .transpose()?,
         address: args.address.clone(),
     };
-    let channel = Channel::parse(&args.channel)
-        .with_context(|| format!("channel must be one of: {}", Channel::CHOICES))?;
+    let channel = args.channel;
     let documents = if args.documents.is_empty() {
         None
     } else {
@@ -233,7 +229,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             user,
             at,
         } => {
-            let stage: Stage = stage.parse()?;
             let mut device = Device::open(&data)?;
             let at = match at {
                 Some(t) => client_core::time::parse_rfc3339(&t)
@@ -321,13 +316,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             field,
             value,
         } => {
-            let Some(field) = EditableField::from_path(&field) else {
-                let known: Vec<String> = EditableField::ALL.iter().map(|f| f.path()).collect();
-                bail!(
-                    "'{field}' cannot be edited; editable fields: {}",
-                    known.join(", ")
-                );
-            };
             let mut device = Device::open(&data)?;
             let id = find(&mut device, &code)?;
             let meta = ChangeMeta {

@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod calendar;
+mod choice;
 mod deadline;
 mod device;
 mod dossier;
@@ -22,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a hub: SQLite store, sync endpoint, HTTP API, web app.
-    Serve(serve::Args),
+    Serve(serve::Layered),
     /// Set up a hub's units, users and enrolments in its data directory.
     Admin(admin::Args),
     /// Enrol this device with a one-time code from an administrator.

@@ -12,6 +12,8 @@ use client_core::statistics::{Grouping, Period};
 use server::reports::{self, Format, Names, Rendered, ReportRequest};
 use server::store::{DB_FILE, Store};
 
+use super::choice::one_of;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -27,11 +29,10 @@ enum Command {
         #[command(flatten)]
         scope: Scope,
         /// Rows by unit, field, clerk, or only the total.
-        #[arg(long, default_value = "unit")]
-        group: String,
-        /// json, csv, xlsx or html.
-        #[arg(long, default_value = "json")]
-        format: String,
+        #[arg(long, default_value = "unit", value_parser = one_of(&Grouping::ALL, Grouping::key))]
+        group: Grouping,
+        #[arg(long, default_value = "json", value_parser = one_of(TABLES, Format::extension))]
+        format: Format,
         /// With --format json: the codes behind every figure.
         #[arg(long)]
         lists: bool,
@@ -42,9 +43,8 @@ enum Command {
     Late {
         #[command(flatten)]
         scope: Scope,
-        /// json, csv, xlsx or html.
-        #[arg(long, default_value = "json")]
-        format: String,
+        #[arg(long, default_value = "json", value_parser = one_of(TABLES, Format::extension))]
+        format: Format,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -55,9 +55,8 @@ enum Command {
         data: PathBuf,
         /// The dossier code.
         code: String,
-        /// html or json.
-        #[arg(long, default_value = "html")]
-        format: String,
+        #[arg(long, default_value = "html", value_parser = one_of(&[Format::Html, Format::Json], Format::extension))]
+        format: Format,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -65,9 +64,8 @@ enum Command {
     Form07 {
         #[command(flatten)]
         scope: Scope,
-        /// html, csv, xlsx or json.
-        #[arg(long, default_value = "html")]
-        format: String,
+        #[arg(long, default_value = "html", value_parser = one_of(TABLES, Format::extension))]
+        format: Format,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -120,19 +118,6 @@ fn open_hub(dir: &std::path::Path) -> anyhow::Result<Store> {
     Ok(Store::open(dir)?)
 }
 
-fn format(s: &str, allowed: &[Format]) -> anyhow::Result<Format> {
-    match Format::parse(s) {
-        Some(f) if allowed.contains(&f) => Ok(f),
-        _ => {
-            let names: Vec<&str> = allowed.iter().map(|f| f.extension()).collect();
-            bail!(
-                "--format '{s}': chọn một trong / choose one of: {}",
-                names.join(", ")
-            )
-        }
-    }
-}
-
 const TABLES: &[Format] = &[Format::Json, Format::Csv, Format::Xlsx, Format::Html];
 
 /// Writes the file to `out`, or to standard output (refusing to print an
@@ -162,35 +147,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Report06a {
             scope,
-            group,
-            format: f,
+            group: grouping,
+            format,
             lists,
             out,
         } => {
-            let grouping = Grouping::parse(&group).with_context(|| {
-                format!("--group '{group}': chọn / choose total, unit, field or clerk")
-            })?;
-            let format = format(&f, TABLES)?;
             let store = open_hub(&scope.data)?;
             let file = reports::report_06a_file(&store, scope.request()?, grouping, format, lists)?;
             write(file, out)
         }
-        Command::Late {
-            scope,
-            format: f,
-            out,
-        } => {
-            let format = format(&f, TABLES)?;
+        Command::Late { scope, format, out } => {
             let store = open_hub(&scope.data)?;
             write(reports::late_file(&store, scope.request()?, format)?, out)
         }
         Command::Form06 {
             data,
             code,
-            format: f,
+            format,
             out,
         } => {
-            let format = format(&f, &[Format::Html, Format::Json])?;
             let store = open_hub(&data)?;
             let names = Names::load(&store)?;
             // Whoever holds the data directory sees every unit of the hub.
@@ -200,12 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 })?;
             write(rendered, out)
         }
-        Command::Form07 {
-            scope,
-            format: f,
-            out,
-        } => {
-            let format = format(&f, TABLES)?;
+        Command::Form07 { scope, format, out } => {
             let store = open_hub(&scope.data)?;
             write(
                 reports::register_file(&store, &scope.request()?, format)?,

@@ -1,80 +1,214 @@
 //! `motcua serve`: run a hub.
+//!
+//! Every setting comes from a flag, an environment variable (`MOTCUA_…`),
+//! a key of the TOML file given with `--config`, or its default, in that
+//! order of precedence. The file is read into the same struct clap fills, so
+//! a flag added here is a file key too.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::builder::BoolishValueParser;
+use clap::parser::ValueSource;
+use serde::{Deserialize, Serialize};
 use server::device::client::Endpoint;
 use server::hub::tls::TlsSource;
 use server::hub::uplink::UplinkConfig;
 use server::hub::{self, Hub, ServeConfig};
 use server::store::Store;
 
-#[derive(Debug, clap::Args)]
+const PRECEDENCE: &str = "\
+Every flag can also be given as an environment variable (shown as [env: …]) \
+or as a key of the --config file, named as the flag without its leading dashes: \
+`listen = \"0.0.0.0:8443\"`, `tls-self-signed = true`, `cache-documents = 20000`. \
+A flag wins over its variable, the variable over the file, the file over the default. \
+A key the file does not know is refused.";
+
+/// The settings of a hub. Field names are the flags; in the file they are
+/// written as the flags are (`tls-cert`), hence kebab-case.
+#[derive(Debug, clap::Args, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Args {
-    /// Directory holding the hub's SQLite database (created on first run).
-    #[arg(long)]
-    data: PathBuf,
+    /// A TOML file of settings (see below).
+    #[arg(long, env = "MOTCUA_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+    /// Directory holding the hub's SQLite database (created on first run). Required.
+    #[arg(long, env = "MOTCUA_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "MOTCUA_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// PEM certificate (with --tls-key).
-    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    #[arg(long, env = "MOTCUA_TLS_CERT", value_name = "FILE")]
     tls_cert: Option<PathBuf>,
     /// PEM private key (with --tls-cert).
-    #[arg(long, requires = "tls_cert")]
+    #[arg(long, env = "MOTCUA_TLS_KEY", value_name = "FILE")]
     tls_key: Option<PathBuf>,
     /// Make a self-signed certificate (kept in <data>/tls/) and serve HTTPS.
-    #[arg(long)]
+    #[arg(long, env = "MOTCUA_TLS_SELF_SIGNED", value_parser = BoolishValueParser::new())]
     tls_self_signed: bool,
     /// Allow plain HTTP on an address other than loopback.
-    #[arg(long)]
+    #[arg(long, env = "MOTCUA_INSECURE", value_parser = BoolishValueParser::new())]
     insecure: bool,
     /// Seed a demo province (units, users, devices, catalogue, calendar) and print the log-ins.
-    #[arg(long)]
+    #[arg(long, env = "MOTCUA_DEMO", value_parser = BoolishValueParser::new())]
     demo: bool,
     /// With --demo: on first start, also give the demo communes this many
     /// realistic dossiers received over the past two months.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, env = "MOTCUA_DEMO_DOSSIERS", default_value_t = 0)]
     demo_dossiers: usize,
-    /// Directory of the built web app to serve (default: pwa/dist when it exists).
-    #[arg(long)]
+    /// Directory of the built web app to serve (default: the installed one,
+    /// see `webapp::installed`).
+    #[arg(long, env = "MOTCUA_PWA", value_name = "DIR")]
     pwa: Option<PathBuf>,
     /// Sync this hub's scope with a parent hub (a commune node under its
     /// province, a district under its province).
-    #[arg(long)]
+    #[arg(long, env = "MOTCUA_UPLINK", value_name = "URL")]
     uplink: Option<String>,
     /// The token this hub was enrolled with at the parent (kept after the
-    /// first start; see --uplink-code).
-    #[arg(long, requires = "uplink")]
+    /// first start; see --uplink-code). With --uplink.
+    #[arg(long, env = "MOTCUA_UPLINK_TOKEN")]
     uplink_token: Option<String>,
     /// A one-time enrolment code the parent's administrator made for this
     /// hub (`motcua admin enrolment --hub`); exchanged for a token on first
-    /// start.
-    #[arg(long, requires = "uplink")]
+    /// start. With --uplink.
+    #[arg(long, env = "MOTCUA_UPLINK_CODE")]
     uplink_code: Option<String>,
     /// Seconds to wait for an expected answer from the parent before
     /// starting the connection again.
-    #[arg(long, default_value_t = server::device::client::STALL_AFTER.as_secs())]
+    #[arg(long, env = "MOTCUA_UPLINK_STALL_AFTER", default_value_t = server::device::client::STALL_AFTER.as_secs())]
     uplink_stall_after: u64,
     /// Seconds between checks, on a connection that stays up, that this
     /// hub and its parent hold the same documents.
-    #[arg(long, default_value_t = server::device::client::VERIFY_EVERY.as_secs())]
+    #[arg(long, env = "MOTCUA_UPLINK_VERIFY_EVERY", default_value_t = server::device::client::VERIFY_EVERY.as_secs())]
     uplink_verify_every: u64,
     /// Longest wait, in seconds, between attempts to reach the parent.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, env = "MOTCUA_UPLINK_RETRY_MAX", default_value_t = 60)]
     uplink_retry_max: u64,
     /// Trust this PEM certificate for the parent (its self-signed one).
-    #[arg(long)]
+    #[arg(long, env = "MOTCUA_UPLINK_CA_CERT", value_name = "FILE")]
     uplink_ca_cert: Option<PathBuf>,
     /// Documents kept loaded in memory; the others load when needed.
-    #[arg(long, default_value_t = server::store::documents::CACHE_DOCS)]
+    #[arg(long, env = "MOTCUA_CACHE_DOCUMENTS", default_value_t = server::store::documents::CACHE_DOCS)]
     cache_documents: usize,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let store = Store::open_with_cache(&args.data, args.cache_documents)
-        .with_context(|| format!("opening the hub database in {}", args.data.display()))?;
+/// What clap parsed, and which settings a flag or a variable gave (those
+/// the file must not override).
+#[derive(Debug)]
+pub struct Layered {
+    args: Args,
+    given: Vec<String>,
+}
+
+fn flags() -> clap::Command {
+    <Args as clap::Args>::augment_args(clap::Command::new("serve"))
+}
+
+impl clap::Args for Layered {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        Args::augment_args(cmd).after_help(PRECEDENCE)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Args::augment_args_for_update(cmd).after_help(PRECEDENCE)
+    }
+}
+
+impl clap::FromArgMatches for Layered {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let given = flags()
+            .get_arguments()
+            .map(|a| a.get_id().as_str())
+            .filter(|id| {
+                matches!(
+                    matches.value_source(id),
+                    Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                )
+            })
+            .map(file_key)
+            .collect();
+        Ok(Layered {
+            args: Args::from_arg_matches(matches)?,
+            given,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+/// A flag's id (`tls_cert`) as its key in the file (`tls-cert`).
+fn file_key(id: &str) -> String {
+    id.replace('_', "-")
+}
+
+impl Layered {
+    /// The settings: flags and variables over the file over the defaults.
+    fn resolve(self) -> anyhow::Result<Args> {
+        let Layered { args, given } = self;
+        let Some(path) = args.config.clone() else {
+            return Ok(args);
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        let file: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("the config file {} is not valid TOML", path.display()))?;
+        let known: Vec<String> = flags()
+            .get_arguments()
+            .map(|a| file_key(a.get_id().as_str()))
+            .filter(|k| k != "config")
+            .collect();
+        if let Some(unknown) = file.keys().find(|k| !known.contains(k)) {
+            anyhow::bail!(
+                "the config file {} has an unknown key `{unknown}`; the keys are: {}",
+                path.display(),
+                known.join(", ")
+            );
+        }
+        let mut merged = toml::Table::try_from(&args)?;
+        for (key, value) in file {
+            if !given.contains(&key) {
+                merged.insert(key, value);
+            }
+        }
+        let mut resolved: Args = merged
+            .try_into()
+            .with_context(|| format!("in the config file {}", path.display()))?;
+        resolved.config = Some(path);
+        Ok(resolved)
+    }
+}
+
+impl Args {
+    /// The checks between settings, made once every source has been read
+    /// (a certificate may be in the file and its key in a variable).
+    fn check(&self) -> anyhow::Result<PathBuf> {
+        let data = self
+            .data
+            .clone()
+            .context("--data DIR is required (or MOTCUA_DATA, or `data` in the --config file)")?;
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            anyhow::bail!("--tls-cert and --tls-key go together: give both or neither");
+        }
+        if self.tls_cert.is_some() && self.tls_self_signed {
+            anyhow::bail!("--tls-cert and --tls-self-signed exclude each other: choose one");
+        }
+        if self.uplink.is_none() && (self.uplink_token.is_some() || self.uplink_code.is_some()) {
+            anyhow::bail!("--uplink-token and --uplink-code need --uplink (the parent hub's URL)");
+        }
+        Ok(data)
+    }
+}
+
+pub fn run(args: Layered) -> anyhow::Result<()> {
+    let args = args.resolve()?;
+    let data = args.check()?;
+    let store = Store::open_with_cache(&data, args.cache_documents)
+        .with_context(|| format!("opening the hub database in {}", data.display()))?;
     let uplink = match &args.uplink {
         Some(url) => {
             if args.demo {
@@ -122,11 +256,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (_, _, true) => Some(TlsSource::SelfSigned),
         _ => None,
     };
-    let pwa = args
-        .pwa
-        .or_else(|| Some(PathBuf::from("pwa/dist")).filter(|p| p.join("index.html").exists()));
+    let pwa = args.pwa.or_else(server::hub::webapp::installed);
     let config = ServeConfig {
-        data: args.data,
+        data,
         listen: args.listen,
         tls,
         insecure: args.insecure,
@@ -168,4 +300,24 @@ fn uplink_token(
         .to_string();
     store.set_meta("uplink_token", &token)?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flag added later gets its variable and its file key like the others.
+    #[test]
+    fn every_flag_has_its_variable() {
+        for arg in flags().get_arguments() {
+            let id = arg.get_id().as_str();
+            let want = format!("MOTCUA_{}", id.to_ascii_uppercase());
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(want.as_str()),
+                "--{}",
+                file_key(id)
+            );
+        }
+    }
 }

@@ -19,6 +19,27 @@ use tower_http::services::{ServeDir, ServeFile};
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
+/// Where the web app is looked for when `--pwa` names none: beside the
+/// executable (`pwa/`, an unpacked archive), in the `share/motcua/pwa` of
+/// the prefix the executable is installed in (the Debian package puts it in
+/// /usr/share/motcua/pwa for /usr/bin/motcua; an extracted package root
+/// works the same), then the source tree the binary was built from
+/// (`cargo run`, scripts/run). Looked up on disk rather than embedded in the
+/// binary: the web app is built by npm, a step a plain `cargo build` must
+/// not need, and its gzipped copies are served from files as they are.
+pub fn installed() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let exe_dir = exe.parent()?;
+    [
+        exe_dir.join("pwa"),
+        exe_dir.join("../share/motcua/pwa"),
+        PathBuf::from("/usr/share/motcua/pwa"),
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../pwa/dist")),
+    ]
+    .into_iter()
+    .find(|dir| dir.join("index.html").is_file())
+}
+
 /// The web app as a fallback service for every address no route took.
 pub fn routes<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
     let index = dir.join("index.html");

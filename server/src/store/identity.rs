@@ -37,6 +37,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 4] = [Role::Clerk, Role::Specialist, Role::Leader, Role::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Clerk => "clerk",
@@ -47,9 +49,7 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Clerk, Role::Specialist, Role::Leader, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 
