@@ -55,9 +55,11 @@ case "$1" in
         wasm-bindgen-cli) v=""; prev=""; for a in "$@"; do [ "$prev" = --version ] && v="$a"; prev="$a"; done
                           _provide wasm-bindgen "wasm-bindgen $v" ;;
         cargo-fuzz) touch "$STUB_DIR/have-cargo-fuzz" ;;
+        cargo-deb) touch "$STUB_DIR/have-cargo-deb" ;;
       esac
     done ;;
   fuzz) [ -e "$STUB_DIR/have-cargo-fuzz" ] && echo "cargo-fuzz 0.13.1" || { echo "error: no such command: fuzz" >&2; exit 101; } ;;
+  deb) [ -e "$STUB_DIR/have-cargo-deb" ] && echo "3.8.0" || { echo "error: no such command: deb" >&2; exit 101; } ;;
   *) echo "unexpected: cargo $*" >&2; exit 1 ;;
 esac
 EOF
@@ -99,7 +101,7 @@ mkdir -p node_modules
 EOF
   chmod +x "$bin"/* "$dir/pending"/*
   if [ "$state" = present ]; then
-    touch "$dir/have-wasm-target" "$dir/have-cargo-fuzz" "$dir/deb-iproute2" "$dir/deb-nftables" \
+    touch "$dir/have-wasm-target" "$dir/have-cargo-fuzz" "$dir/have-cargo-deb" "$dir/deb-iproute2" "$dir/deb-nftables" \
       "$dir/deb-chromium" "$dir/deb-g++" "$dir/deb-nodejs" "$dir/deb-npm"
     STUB_DIR="$dir" STUB_BIN="$bin" "$bin/_provide" wasm-bindgen "wasm-bindgen $want_bindgen"
     STUB_DIR="$dir" STUB_BIN="$bin" "$bin/_provide" node v20.19.5
@@ -146,6 +148,7 @@ cases=(
   "ensure_wasm_target|rustup target add wasm32-unknown-unknown|ensure_wasm_target"
   "ensure_wasm_bindgen|cargo install --locked wasm-bindgen-cli --version $want_bindgen|ensure_wasm_bindgen; wasm-bindgen --version | grep -q $want_bindgen"
   "ensure_cargo_fuzz|cargo install --locked cargo-fuzz|ensure_cargo_fuzz; cargo fuzz --version"
+  "ensure_cargo_deb|cargo install --locked cargo-deb|ensure_cargo_deb; cargo deb --version"
   "ensure_apt|apt-get .*install.* iproute2 nftables|ensure_apt iproute2 nftables"
   "ensure_chromium|apt-get .*install.* chromium|ensure_chromium"
   "ensure_node|apt-get .*install.* nodejs npm|ensure_node; node --version"

@@ -34,6 +34,15 @@ ensure_cargo_fuzz() {
   fi
 }
 
+# cargo-deb, built from crates.io: scripts/package and the package check
+# make the Debian package with it.
+ensure_cargo_deb() {
+  if ! cargo deb --version >/dev/null 2>&1; then
+    echo "==> installing cargo-deb"
+    cargo install --locked cargo-deb
+  fi
+}
+
 # The wasm-bindgen CLI at exactly the version of the wasm-bindgen crate in
 # Cargo.lock (the two must match). Built from crates.io.
 ensure_wasm_bindgen() {
