@@ -80,6 +80,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Invalid(m) => ApiError::bad_request(m),
             StoreError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            e if e.is_disk_full() => {
+                tracing::error!("store error: {e}");
+                ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", e.to_string())
+            }
             other => {
                 tracing::error!("store error: {other}");
                 ApiError::new(

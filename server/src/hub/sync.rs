@@ -92,7 +92,21 @@ async fn run(hub: Arc<Hub>, socket: WebSocket, id: u64) -> anyhow::Result<()> {
                     WsMessage::Binary(frame) => {
                         Metrics::add(&hub.metrics.frames_in, 1);
                         Metrics::add(&hub.metrics.bytes_in, frame.len() as u64);
-                        session = on_blocking(&hub, session, move |session, store| session.handle_frame(&frame, store).map(|_| ())).await?;
+                        session = match on_blocking(&hub, session, move |session, store| session.handle_frame(&frame, store).map(|_| ())).await {
+                            Ok(session) => session,
+                            Err(e) => match disk_full(&e) {
+                                // Nothing of the push was stored or acknowledged: the
+                                // device is told why and keeps its changes for later.
+                                Some(message) => {
+                                    tracing::warn!(connection = id, "push refused: {message}");
+                                    let error = ErrorMessage { code: ErrorCode::Internal, message, fatal: true };
+                                    sink.send(WsMessage::Binary(Message::Error(error).encode().into())).await?;
+                                    let _ = sink.close().await;
+                                    return Ok(());
+                                }
+                                None => return Err(e),
+                            },
+                        };
                     }
                     WsMessage::Text(_) => {
                         let error = ErrorMessage { code: ErrorCode::Malformed, message: "sync frames are binary".into(), fatal: true };
@@ -114,6 +128,16 @@ async fn run(hub: Arc<Hub>, socket: WebSocket, id: u64) -> anyhow::Result<()> {
                 session = on_blocking(&hub, session, |session, store| session.poll_catchup(store).map(|_| ())).await?;
             }
         }
+    }
+}
+
+/// The store's explanation, when a step failed because the disk is full.
+fn disk_full(e: &anyhow::Error) -> Option<String> {
+    match e.downcast_ref::<client_core::sync::hub::HubSessionError<crate::store::StoreError>>() {
+        Some(client_core::sync::hub::HubSessionError::Store(s)) if s.is_disk_full() => {
+            Some(s.to_string())
+        }
+        _ => None,
     }
 }
 

@@ -179,10 +179,13 @@ impl Store {
     /// Admits every push of the batch in one transaction, each in its own
     /// savepoint, and commits it. Returns each request with its answer.
     pub(super) fn commit_batch(&self, batch: Vec<Request>) -> Vec<(Request, Result<Pushed>)> {
+        if let Err(e) = self.check_space() {
+            return fail_all(batch, &e);
+        }
         let mut writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = match writer.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
-            Err(e) => return fail_all(batch, &e.to_string()),
+            Err(e) => return fail_all(batch, &e.into()),
         };
         let calendar = self.calendar();
         // Documents as this transaction has written them so far.
@@ -205,13 +208,13 @@ impl Store {
                     drop(tx);
                     let mut requests: Vec<Request> = answers.into_iter().map(|(r, _)| r).collect();
                     requests.push(request);
-                    return fail_all(requests, &e.to_string());
+                    return fail_all(requests, &e);
                 }
             }
         }
         if let Err(e) = tx.commit() {
             let requests = answers.into_iter().map(|(r, _)| r).collect();
-            return fail_all(requests, &e.to_string());
+            return fail_all(requests, &e.into());
         }
         // Still under the writer lock: the next transaction loads these
         // documents from the cache, and listeners see the changes in order.
@@ -273,9 +276,23 @@ impl Store {
     }
 }
 
-fn fail_all(requests: Vec<Request>, message: &str) -> Vec<(Request, Result<Pushed>)> {
+/// Every push of a batch that did not commit gets the error; a full disk
+/// stays recognisable as one, so devices are told why.
+fn fail_all(requests: Vec<Request>, error: &StoreError) -> Vec<(Request, Result<Pushed>)> {
+    let message = match error {
+        StoreError::DiskFull(m) => m.clone(),
+        e => e.to_string(),
+    };
+    let full = error.is_disk_full();
     requests
         .into_iter()
-        .map(|r| (r, Err(StoreError::CommitFailed(message.to_string()))))
+        .map(|r| {
+            let e = if full {
+                StoreError::DiskFull(message.clone())
+            } else {
+                StoreError::CommitFailed(message.clone())
+            };
+            (r, Err(e))
+        })
         .collect()
 }

@@ -542,7 +542,7 @@ impl Store {
         let unit = UnitCode::parse(&unit).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let actors: Vec<ActorId> = actors.iter().map(|a| ActorId::from(a.as_slice())).collect();
         let relay = DeviceKind::parse(&kind) == Some(DeviceKind::Hub);
-        let bound = self.write(|tx| {
+        let written = self.write(|tx| {
             for actor in &actors {
                 let mine: bool = tx.query_row(
                     "SELECT EXISTS(SELECT 1 FROM device_actors WHERE actor = ?1 AND device_id = ?2)",
@@ -566,7 +566,24 @@ impl Store {
             let mut stmt = tx.prepare("SELECT actor FROM device_actors WHERE device_id = ?1")?;
             let all = stmt.query_map([&device_id], |r| r.get::<_, Vec<u8>>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Ok(all))
-        })?;
+        });
+        let bound = match written {
+            // A full disk keeps serving devices that bring no new actor:
+            // their last-seen time waits for the next connection.
+            Err(e) if e.is_disk_full() => {
+                let all = self.read(|c| {
+                    let mut stmt =
+                        c.prepare("SELECT actor FROM device_actors WHERE device_id = ?1")?;
+                    let all = stmt.query_map([&device_id], |r| r.get::<_, Vec<u8>>(0))?;
+                    Ok(all.collect::<rusqlite::Result<Vec<_>>>()?)
+                })?;
+                if actors.iter().any(|a| !all.contains(&a.to_bytes().to_vec())) {
+                    return refuse(ErrorCode::Internal, &e.to_string());
+                }
+                Ok(all)
+            }
+            other => other?,
+        };
         let actors = match bound {
             Err(actor) => {
                 return refuse(

@@ -155,16 +155,9 @@ pub fn write_dossier(
     Ok(())
 }
 
-/// The layout of the index tables. A database indexed with an older one gets
-/// the missing columns and every row rebuilt from its document on opening.
+/// What the index rows hold. Rows written with an older one are rebuilt
+/// from their documents on opening (the columns come from migrations.rs).
 pub const INDEX_VERSION: u32 = 2;
-
-/// Columns added to `dossiers` since the first layout (see schema.sql);
-/// `dossier_facts` is new as a whole.
-const ADDED_COLUMNS: &[(&str, &str)] = &[
-    ("applicant_address", "TEXT NOT NULL DEFAULT ''"),
-    ("sets", "INTEGER NOT NULL DEFAULT 1"),
-];
 
 /// Bytes per stage in the stored stage log.
 const EVENT_BYTES: usize = 9;
@@ -666,8 +659,9 @@ impl Store {
         Ok(problems)
     }
 
-    /// Brings the index tables to [`INDEX_VERSION`]: adds the columns an
-    /// older database lacks and rebuilds every row from its document.
+    /// Rebuilds every index row from its document when the rows were
+    /// written by an older [`INDEX_VERSION`], or a migration added columns
+    /// or tables they fill (it clears the recorded version).
     pub(super) fn upgrade_index(&self) -> Result<()> {
         let version: u32 = self
             .meta("index_version")?
@@ -676,21 +670,6 @@ impl Store {
         if version >= INDEX_VERSION {
             return Ok(());
         }
-        self.write(|tx| {
-            let existing: BTreeSet<String> = {
-                let mut stmt = tx.prepare("SELECT name FROM pragma_table_info('dossiers')")?;
-                let names = stmt.query_map([], |r| r.get(0))?;
-                names.collect::<rusqlite::Result<_>>()?
-            };
-            for (name, definition) in ADDED_COLUMNS {
-                if !existing.contains(*name) {
-                    tx.execute_batch(&format!(
-                        "ALTER TABLE dossiers ADD COLUMN {name} {definition}"
-                    ))?;
-                }
-            }
-            Ok(())
-        })?;
         let rebuilt = self.rebuild_index()?;
         if rebuilt > 0 {
             tracing::info!(

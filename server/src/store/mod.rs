@@ -24,8 +24,12 @@
 pub mod audit;
 pub mod committer;
 pub mod documents;
+mod health;
 pub mod identity;
 pub mod index;
+#[cfg(test)]
+mod migration_tests;
+pub mod migrations;
 #[cfg(test)]
 pub(crate) mod tests;
 pub mod uplink;
@@ -43,6 +47,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 
 pub use committer::GroupCommits;
 pub use documents::DocCache;
+pub use migrations::SCHEMA_VERSION;
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "motcua.sqlite";
@@ -67,6 +72,43 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the database has schema version {found}, newer than the {known} this motcua knows: \
+         it was written by a newer release; upgrade motcua to open it"
+    )]
+    NewerSchema { found: u32, known: u32 },
+    #[error("the database could not be upgraded to schema version {version}: {source}")]
+    Migration {
+        version: u32,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database {path} is damaged ({detail}) and was not opened. Stop the hub, move the \
+         damaged file aside (with any -wal and -shm files beside it) and restore the latest \
+         backup with `motcua admin restore FILE --data DIR`"
+    )]
+    Damaged { path: PathBuf, detail: String },
+    #[error(
+        "the hub's disk is full ({0}): it stores no changes until space is freed; devices keep \
+         their changes and send them again"
+    )]
+    DiskFull(String),
+}
+
+impl StoreError {
+    /// Whether this is the disk (or the database's size limit) being full:
+    /// nothing was written, and the same write succeeds once there is space.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::DiskFull(_) => true,
+            StoreError::Sqlite(e) | StoreError::Migration { source: e, .. } => sqlite_full(e),
+            _ => false,
+        }
+    }
+}
+
+fn sqlite_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -114,8 +156,10 @@ impl Store {
             source,
         })?;
         let path = dir.join(DB_FILE);
-        let mut writer = open_connection(&path, false)?;
-        writer.execute_batch(include_str!("schema.sql"))?;
+        health::check_file(&path)?;
+        let mut writer = open_connection(&path, false).map_err(|e| health::damaged_or(e, &path))?;
+        health::check_pages(&writer, &path)?;
+        migrations::migrate(&mut writer).map_err(|e| health::damaged_or(e, &path))?;
         let (hub_id, actor) = {
             let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let hub = meta_or_init(&tx, "hub_id", || hex::encode(random_bytes::<16>()))?;
@@ -165,6 +209,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The schema version of this database: [`SCHEMA_VERSION`] once open.
+    pub fn schema_version(&self) -> Result<u32> {
+        self.read(migrations::schema_version)
     }
 
     pub fn hub_id(&self) -> HubId {
@@ -269,6 +318,7 @@ impl Store {
 
     /// Runs `f` in one immediate write transaction, committed if it returns Ok.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.check_space()?;
         let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -284,6 +334,7 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<(T, Vec<Committed>)>,
     ) -> Result<(T, Vec<Committed>)> {
+        self.check_space()?;
         let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (out, committed) = f(&tx)?;
@@ -315,6 +366,14 @@ impl Store {
             .listener
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    }
+
+    /// Refuses to start a write when the data directory's disk is (nearly) full.
+    fn check_space(&self) -> Result<()> {
+        match self.inner.path.parent() {
+            Some(dir) => health::check_space(dir),
+            None => Ok(()),
+        }
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, DocCache> {

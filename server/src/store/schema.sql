@@ -1,4 +1,7 @@
--- The hub's database. One file, WAL mode; every write is one transaction.
+-- The hub's database as of today's schema version, in one place to read.
+-- Databases are made and upgraded by migrations/ (migrations.rs), never from
+-- this file: a test checks that the migrations end at exactly this schema.
+-- One file, WAL mode; every write is one transaction.
 
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -69,8 +72,7 @@ CREATE TABLE IF NOT EXISTS dossiers (
     finished_at      INTEGER,
     outcome          TEXT NOT NULL,
     updated_seq      INTEGER NOT NULL,
-    -- For the register (index version 2; older databases get these columns
-    -- and a rebuilt index on opening):
+    -- For the register (schema 3):
     applicant_address TEXT NOT NULL DEFAULT '',
     sets              INTEGER NOT NULL DEFAULT 1
 );

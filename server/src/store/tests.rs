@@ -61,7 +61,7 @@ fn new_dossier(actor: &ActorId) -> DossierDoc {
 }
 
 /// A new dossier numbered `n` of the day, received and nothing more.
-fn dossier_numbered(actor: &ActorId, n: u16) -> DossierDoc {
+pub(super) fn dossier_numbered(actor: &ActorId, n: u16) -> DossierDoc {
     let d = Dossier {
         code: DossierCode::parse(&format!("X0101-261128-{n:04}")).unwrap(),
         unit: unit("X0101"),
@@ -109,7 +109,7 @@ fn dossier_numbered(actor: &ActorId, n: u16) -> DossierDoc {
     DossierDoc::create(actor.clone(), &d, first).unwrap()
 }
 
-fn push(store: &Store, dev: &DeviceIdentity, id: DocId, bytes: Vec<u8>) -> DocOutcome {
+pub(super) fn push(store: &Store, dev: &DeviceIdentity, id: DocId, bytes: Vec<u8>) -> DocOutcome {
     let (results, _) = store
         .commit_device_push(
             dev,
@@ -539,38 +539,6 @@ fn verify_names_damaged_report_columns_and_rows_without_documents() {
     assert_eq!(
         problems,
         vec!["X0101-261128-0002: index row without a document".to_string()]
-    );
-}
-
-#[test]
-fn an_index_of_the_first_layout_is_upgraded_and_rebuilt_on_opening() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let store = store(dir.path());
-        let actor = ActorId::from(vec![1u8; 16]);
-        push(
-            &store,
-            &device(&actor),
-            DocId::random(),
-            new_dossier(&actor).save(),
-        );
-        // What a database of the first layout looked like.
-        store
-            .write(|tx| {
-                for column in ["applicant_address", "sets"] {
-                    tx.execute_batch(&format!("ALTER TABLE dossiers DROP COLUMN {column}"))?;
-                }
-                tx.execute_batch("DROP TABLE dossier_facts")?;
-                tx.execute("DELETE FROM meta WHERE key = 'index_version'", [])?;
-                Ok(())
-            })
-            .unwrap();
-    }
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.verify_index().unwrap(), Vec::<String>::new());
-    assert_eq!(
-        store.meta("index_version").unwrap().as_deref(),
-        Some(super::index::INDEX_VERSION.to_string().as_str())
     );
 }
 
