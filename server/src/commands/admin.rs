@@ -7,8 +7,8 @@ use anyhow::Context;
 use client_core::ids::UnitCode;
 use client_core::units::{Unit, UnitLevel};
 use server::hub::seed::{SeedPlan, seed_dossiers};
-use server::store::Store;
 use server::store::identity::{DeviceKind, Role};
+use server::store::{Store, backup};
 
 use super::choice::one_of;
 
@@ -71,6 +71,24 @@ enum Command {
     Documents,
     /// Check that every dossier's index row matches its document.
     Verify,
+    /// Write a consistent backup of the hub's database to a file (a tar
+    /// with a manifest); the hub may keep running meanwhile.
+    Backup {
+        /// The backup file to write.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into the data directory (stop the hub first).
+    /// Devices then catch up in full and bring back what they synced after
+    /// the backup.
+    Restore {
+        /// The backup file (from `motcua admin backup` or `serve --backup-dir`).
+        file: PathBuf,
+        /// Replace a database already in the data directory (it is moved
+        /// aside into `before-restore-<time>/`, not deleted).
+        #[arg(long)]
+        force: bool,
+    },
     /// Fill the hub with realistic dossiers through its own commit path
     /// (benchmarks, trials at scale).
     #[command(hide = true)]
@@ -95,6 +113,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let Some(data) = args.data else {
         anyhow::bail!("--data <DIR> (the hub's data directory) is required")
     };
+    // Neither opens the store: a backup reads a live hub's database, a
+    // restore writes one that must not be open.
+    match &args.command {
+        Command::Backup { to } => {
+            let manifest = backup::backup(&data, to)
+                .with_context(|| format!("backing up the hub in {}", data.display()))?;
+            println!("{}", serde_json::to_string(&manifest)?);
+            return Ok(());
+        }
+        Command::Restore { file, force } => {
+            let restored = backup::restore(file, &data, *force)
+                .with_context(|| format!("restoring {}", file.display()))?;
+            println!("{}", serde_json::to_string(&restored)?);
+            return Ok(());
+        }
+        _ => {}
+    }
     let store = Store::open(&data)?;
     match args.command {
         Command::Unit {
@@ -216,6 +251,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 anyhow::bail!("{} index rows do not match their documents", problems.len());
             }
         }
+        Command::Backup { .. } | Command::Restore { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -93,6 +93,16 @@ pub struct Args {
     /// Documents kept loaded in memory; the others load when needed.
     #[arg(long, env = "MOTCUA_CACHE_DOCUMENTS", default_value_t = server::store::documents::CACHE_DOCS)]
     cache_documents: usize,
+    /// Back the database up into this directory every --backup-every
+    /// (files `motcua-backup-<UTC time>.tar`, as `motcua admin backup`).
+    #[arg(long)]
+    backup_dir: Option<PathBuf>,
+    /// Time between scheduled backups, e.g. 6h, 30m, 1day.
+    #[arg(long, default_value = "6h", value_parser = humantime::parse_duration, requires = "backup_dir")]
+    backup_every: std::time::Duration,
+    /// Scheduled backups kept in --backup-dir; older ones are deleted.
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..), requires = "backup_dir")]
+    backup_keep: u32,
 }
 
 /// What clap parsed, and which settings a flag or a variable gave (those
@@ -250,6 +260,16 @@ pub fn run(args: Layered) -> anyhow::Result<()> {
                 args.demo_dossiers
             );
         }
+    }
+    if let Some(dir) = &args.backup_dir {
+        let every = args.backup_every.max(std::time::Duration::from_secs(1));
+        server::store::backup::schedule(
+            args.data.clone(),
+            dir.clone(),
+            every,
+            args.backup_keep as usize,
+        )
+        .context("starting scheduled backups")?;
     }
     let tls = match (args.tls_cert, args.tls_key, args.tls_self_signed) {
         (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),

@@ -69,6 +69,10 @@ impl Endpoint {
 /// What a sync did, printed as JSON by `motcua sync`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncReport {
+    /// The hub accepted the device's checkpoint; when false (a first sync,
+    /// another hub, or a hub restored from a backup) the device caught up
+    /// in full.
+    pub resumed: bool,
     pub received: usize,
     pub acknowledged: usize,
     pub refused: Vec<String>,
@@ -241,7 +245,8 @@ fn note_events(
                 tracing::warn!("unreadable changes for {doc}: {message}")
             }
             DeviceEvent::HubError(e) => tracing::warn!("hub error: {}", e.message),
-            DeviceEvent::Welcomed(_) | DeviceEvent::CaughtUp => {}
+            DeviceEvent::Welcomed(welcome) => report.resumed = welcome.resumed,
+            DeviceEvent::CaughtUp => {}
         }
     }
 }

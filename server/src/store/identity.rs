@@ -591,7 +591,11 @@ impl Store {
                     &format!("actor {actor} belongs to another device"),
                 );
             }
-            Ok(all) => all.into_iter().map(ActorId::from).collect(),
+            Ok(all) => all
+                .into_iter()
+                .map(ActorId::from)
+                .chain(self.recovery_actors()?)
+                .collect(),
         };
         Ok(Ok(DeviceIdentity {
             device_id,

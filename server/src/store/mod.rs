@@ -11,6 +11,7 @@
 //!   as their document, and the queries the HTTP API needs.
 //! - [`identity`]: units, users, sessions, devices, enrolment, actors.
 //! - [`audit`]: the audit log and the quarantine of refused data.
+//! - [`backup`]: consistent backups of a live hub, restore with a new epoch.
 //!
 //! - [`committer`]: group commit of device pushes — many pushes, one
 //!   transaction, one fsync.
@@ -22,6 +23,7 @@
 //! [`HubStore`]: client_core::sync::hub::HubStore
 
 pub mod audit;
+pub mod backup;
 pub mod committer;
 pub mod documents;
 mod health;
