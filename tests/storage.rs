@@ -155,3 +155,29 @@ fn a_hub_serves_a_database_of_the_first_released_schema() -> anyhow::Result<()> 
     assert_eq!(codes(&page).len(), 3, "{page}");
     Ok(())
 }
+
+#[test]
+fn a_hub_refuses_to_start_on_a_damaged_database_and_says_how_to_restore() -> anyhow::Result<()> {
+    let data = TempDir::new("damaged");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src/store/fixtures/schema-1.sqlite");
+    let mut bytes = std::fs::read(fixture)?;
+    bytes.truncate(bytes.len() / 3);
+    let db = data.path().join("motcua.sqlite");
+    std::fs::write(&db, &bytes)?;
+    let dir = data.path().to_string_lossy().to_string();
+    let out = Command::new(motcua_tests::hub::motcua_bin())
+        .args(["serve", "--data", &dir, "--listen", "127.0.0.1:0"])
+        .env("MOTCUA_LOG", "warn")
+        .output()?;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("damaged"), "{stderr}");
+    assert!(stderr.contains("motcua admin restore"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&db)?,
+        bytes,
+        "the damaged file is left as it was"
+    );
+    Ok(())
+}
