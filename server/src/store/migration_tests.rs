@@ -404,7 +404,9 @@ fn write_the_first_release_fixture() {
         )
         .unwrap();
     let actor = ActorId::from(vec![7u8; 16]);
-    let enrolled = store.enrol(&enrolment.code, std::slice::from_ref(&actor)).unwrap();
+    let enrolled = store
+        .enrol(&enrolment.code, std::slice::from_ref(&actor))
+        .unwrap();
     let dev = DeviceIdentity {
         device_id: enrolled.device_id.clone(),
         unit: unit("X0101"),
