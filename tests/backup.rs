@@ -24,12 +24,17 @@ fn backup(hub: &HubProcess, to: &Path) -> anyhow::Result<Value> {
 
 /// `motcua admin restore`; Err carries its stderr.
 fn restore(file: &Path, data: &Path, force: bool) -> anyhow::Result<Value> {
+    restore_with(file, data, force, &[])
+}
+
+fn restore_with(file: &Path, data: &Path, force: bool, extra: &[&str]) -> anyhow::Result<Value> {
     let file = file.to_string_lossy().to_string();
     let data = data.to_string_lossy().to_string();
     let mut args = vec!["admin", "--data", &data, "restore", &file];
     if force {
         args.push("--force");
     }
+    args.extend_from_slice(extra);
     motcua_json(&args)
 }
 
@@ -147,6 +152,45 @@ fn a_hub_restored_from_a_backup_of_it_running_gets_back_everything_devices_synce
         assert_eq!(dossiers(device)?, everything);
     }
     assert_eq!(hub.admin(&["quarantine"])?, serde_json::json!([]));
+    Ok(())
+}
+
+#[test]
+fn once_the_recovery_window_is_over_a_device_may_push_only_its_own_changes() -> anyhow::Result<()> {
+    let mut hub = demo_hub(&[]);
+    let a = hub.enrol_device("X0101")?;
+    let b = hub.enrol_device("X0101")?;
+    let a1 = a.receive("1.004873", "Nguyễn Văn An")?;
+    a.sync()?;
+    b.sync()?;
+    let files = TempDir::new("backups");
+    let file = files.path().join("hub.tar");
+    backup(&hub, &file)?;
+    // After the backup, b's edit reaches a through the hub.
+    b.stage(&a1, "processing")?;
+    b.sync()?;
+    a.sync()?;
+    let before = hub.heads(None)?;
+
+    hub.kill();
+    restore_with(&file, hub.data.path(), true, &["--recovery-days", "0"])?;
+    hub.restart()?;
+    // a holds b's change, but may not sign for b: refused, kept on a.
+    let report = a.sync()?;
+    assert_eq!(report["resumed"], false);
+    let refused = report["refused"].as_array().context("refused")?;
+    assert_eq!(refused.len(), 1, "{report}");
+    assert!(
+        refused[0]
+            .as_str()
+            .is_some_and(|r| r.contains("foreign_actor")),
+        "{report}"
+    );
+    assert_ne!(hub.heads(None)?, before);
+    // b brings its own change back.
+    let report = b.sync()?;
+    assert_eq!(report["refused"], serde_json::json!([]), "{report}");
+    assert_eq!(hub.heads(None)?, before);
     Ok(())
 }
 
@@ -314,14 +358,16 @@ fn a_hub_backs_itself_up_on_schedule_and_keeps_only_the_newest() -> anyhow::Resu
     let mut seen = std::collections::BTreeSet::new();
     eventually(Duration::from_secs(60), || {
         let names = list()?;
-        assert!(names.len() <= 2, "pruned to two: {names:?}");
+        // A new backup is in place a moment before the oldest is deleted.
+        assert!(names.len() <= 3, "pruned to two: {names:?}");
         seen.extend(names.iter().cloned());
         Ok(names.len() == 2 && names.iter().all(|n| !initial.contains(n)) && seen.len() > 2)
     })?;
     assert!(dir.path().join("notes.txt").exists());
-    let newest = list()?.pop().context("a backup")?;
+    // A copy, since the hub goes on pruning.
+    let newest = files_copy(&list()?.pop().context("a backup")?)?;
     let target = TempDir::new("restore");
-    let restored = restore(&newest, target.path(), false)?;
+    let restored = restore(&newest.path().join("newest.tar"), target.path(), false)?;
     assert!(
         restored["manifest"]["documents"]
             .as_u64()
@@ -333,4 +379,10 @@ fn a_hub_backs_itself_up_on_schedule_and_keeps_only_the_newest() -> anyhow::Resu
     assert_eq!(documents, hub.admin(&["documents"])?);
     let _ = motcua(&["admin", "--data", &data, "verify"])?;
     Ok(())
+}
+
+fn files_copy(file: &Path) -> anyhow::Result<TempDir> {
+    let dir = TempDir::new("copy");
+    std::fs::copy(file, dir.path().join("newest.tar"))?;
+    Ok(dir)
 }

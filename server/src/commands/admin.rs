@@ -88,6 +88,11 @@ enum Command {
         /// aside into `before-restore-<time>/`, not deleted).
         #[arg(long)]
         force: bool,
+        /// Days during which a device may push back changes of other
+        /// devices of this hub that it received before the restore (after
+        /// that, only its own, as always).
+        #[arg(long, default_value_t = backup::RECOVERY_DAYS)]
+        recovery_days: u32,
     },
     /// Fill the hub with realistic dossiers through its own commit path
     /// (benchmarks, trials at scale).
@@ -122,8 +127,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&manifest)?);
             return Ok(());
         }
-        Command::Restore { file, force } => {
-            let restored = backup::restore(file, &data, *force)
+        Command::Restore {
+            file,
+            force,
+            recovery_days,
+        } => {
+            let restored = backup::restore(file, &data, *force, *recovery_days)
                 .with_context(|| format!("restoring {}", file.display()))?;
             println!("{}", serde_json::to_string(&restored)?);
             return Ok(());

@@ -37,7 +37,9 @@ const SCHEDULED_PREFIX: &str = "motcua-backup-";
 /// Meta key: until when (ms) a restored hub accepts changes that other
 /// devices of this hub signed ([`Store::in_recovery`]).
 pub const RECOVERY_UNTIL: &str = "recovery_until";
-/// How long after a restore devices may bring back one another's changes.
+/// How long after a restore devices may bring back one another's changes,
+/// unless the restore says otherwise: long enough for a tablet that was off
+/// for a holiday to come back.
 pub const RECOVERY_DAYS: u32 = 30;
 
 #[derive(Debug, thiserror::Error)]
@@ -220,8 +222,9 @@ pub struct Restored {
 /// Restores the backup `file` into `data_dir`. Refuses a damaged, cut or
 /// too-new file, and a data directory that already holds a database unless
 /// `force` (the old database is then moved aside, never deleted). The hub
-/// must not be running on `data_dir`.
-pub fn restore(file: &Path, data_dir: &Path, force: bool) -> Result<Restored> {
+/// must not be running on `data_dir`. For `recovery_days` devices may push
+/// changes of other devices of the hub ([`Store::in_recovery`]).
+pub fn restore(file: &Path, data_dir: &Path, force: bool, recovery_days: u32) -> Result<Restored> {
     let existing: Vec<PathBuf> = db_files(data_dir)
         .into_iter()
         .filter(|p| p.exists())
@@ -241,7 +244,7 @@ pub fn restore(file: &Path, data_dir: &Path, force: bool) -> Result<Restored> {
     let _ = std::fs::remove_file(&staged);
     let result = (|| {
         let manifest = unpack(file, &staged)?;
-        let hub_id = check_and_new_epoch(&staged, &manifest)?;
+        let hub_id = check_and_new_epoch(&staged, &manifest, recovery_days)?;
         let replaced = if existing.is_empty() {
             None
         } else {
@@ -382,7 +385,7 @@ fn supported_versions() -> Result<(u32, u32)> {
 /// new actor for the hub's own changes (the old one may have signed changes
 /// after the backup that devices hold; reusing its sequence numbers would
 /// make two different changes with one identity), and a recovery window.
-fn check_and_new_epoch(db: &Path, manifest: &Manifest) -> Result<String> {
+fn check_and_new_epoch(db: &Path, manifest: &Manifest, recovery_days: u32) -> Result<String> {
     let refuse = |what: String| {
         BackupError::Refused(format!(
             "the database in the backup is damaged ({what}): restore another backup"
@@ -414,7 +417,7 @@ fn check_and_new_epoch(db: &Path, manifest: &Manifest) -> Result<String> {
         ("restored_at", now_ms().to_string()),
         (
             RECOVERY_UNTIL,
-            (now_ms() + i64::from(RECOVERY_DAYS) * 86_400_000).to_string(),
+            (now_ms() + i64::from(recovery_days) * 86_400_000).to_string(),
         ),
     ] {
         tx.execute(

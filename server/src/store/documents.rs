@@ -669,6 +669,13 @@ impl HubStore for Store {
             .since
             .filter(|c| c.hub == Store::hub_id(self))
             .map(|c| c.seq);
+        if let Some(since) = hello.since.filter(|_| checkpoint.is_none()) {
+            // Another hub's, or this one's before a restore: a full catch-up.
+            tracing::info!(
+                "a device's checkpoint is of hub {}, not this one: it catches up in full",
+                since.hub
+            );
+        }
         self.authenticate_device(&hello.token, &hello.actors, checkpoint)
     }
 
