@@ -95,13 +95,14 @@ pub struct Args {
     cache_documents: usize,
     /// Back the database up into this directory every --backup-every
     /// (files `motcua-backup-<UTC time>.tar`, as `motcua admin backup`).
-    #[arg(long)]
+    #[arg(long, env = "MOTCUA_BACKUP_DIR", value_name = "DIR")]
     backup_dir: Option<PathBuf>,
-    /// Time between scheduled backups, e.g. 6h, 30m, 1day.
-    #[arg(long, default_value = "6h", value_parser = humantime::parse_duration, requires = "backup_dir")]
+    /// Time between scheduled backups, e.g. 6h, 30m, 1day (with --backup-dir).
+    #[arg(long, env = "MOTCUA_BACKUP_EVERY", default_value = "6h", value_parser = humantime::parse_duration)]
+    #[serde(with = "humantime_serde")]
     backup_every: std::time::Duration,
     /// Scheduled backups kept in --backup-dir; older ones are deleted.
-    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..), requires = "backup_dir")]
+    #[arg(long, env = "MOTCUA_BACKUP_KEEP", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..))]
     backup_keep: u32,
 }
 
@@ -210,6 +211,9 @@ impl Args {
         if self.uplink.is_none() && (self.uplink_token.is_some() || self.uplink_code.is_some()) {
             anyhow::bail!("--uplink-token and --uplink-code need --uplink (the parent hub's URL)");
         }
+        if self.backup_keep == 0 {
+            anyhow::bail!("--backup-keep must keep at least one backup");
+        }
         Ok(data)
     }
 }
@@ -264,7 +268,7 @@ pub fn run(args: Layered) -> anyhow::Result<()> {
     if let Some(dir) = &args.backup_dir {
         let every = args.backup_every.max(std::time::Duration::from_secs(1));
         server::store::backup::schedule(
-            args.data.clone(),
+            data.clone(),
             dir.clone(),
             every,
             args.backup_keep as usize,
