@@ -70,6 +70,9 @@ pub struct Args {
     /// Documents kept loaded in memory; the others load when needed.
     #[arg(long, default_value_t = server::store::documents::CACHE_DOCS)]
     cache_documents: usize,
+    /// How log lines on standard error look: text, or one JSON object a line.
+    #[arg(long, value_enum, default_value_t, env = "MOTCUA_LOG_FORMAT")]
+    pub(super) log_format: server::logging::LogFormat,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
