@@ -45,3 +45,31 @@ impl Store {
         restored.map_err(|e| format!("the database does not answer: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_is_ready_only_with_its_schema_current_and_its_writes_committing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.readiness(), Ok(()));
+
+        // An index left at an older version: not ready, and says so.
+        store.set_meta("index_version", "1").unwrap();
+        let reason = store.readiness().unwrap_err();
+        assert!(reason.contains("schema is not up to date"), "{reason}");
+        store
+            .set_meta("index_version", &INDEX_VERSION.to_string())
+            .unwrap();
+
+        // Another connection holds the write lock: not ready, promptly.
+        let other = rusqlite::Connection::open(store.path()).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let reason = store.readiness().unwrap_err();
+        assert!(reason.contains("does not take writes"), "{reason}");
+        other.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(store.readiness(), Ok(()));
+    }
+}
