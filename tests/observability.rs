@@ -294,6 +294,13 @@ fn metrics_parse_as_openmetrics_with_histograms_of_the_traffic() -> anyhow::Resu
     assert_eq!(status, 200);
     let (status, _) = hub.get("/api/dossiers", Some(&token))?;
     assert_eq!(status, 200);
+    // A scanner's invented method and random paths add no series of their own.
+    let (status, ..) = http_raw(&hub.url, "BREW", "/healthz", &[], b"")?;
+    assert_eq!(status, 405);
+    for n in 0..3 {
+        let (status, ..) = http_raw(&hub.url, "GET", &format!("/no/such/{n}"), &[], b"")?;
+        assert_eq!(status, 404);
+    }
 
     let metrics = scrape(&hub)?;
     for name in [
@@ -332,6 +339,11 @@ fn metrics_parse_as_openmetrics_with_histograms_of_the_traffic() -> anyhow::Resu
     assert!(count("/api/dossiers", "200") >= 1);
     assert!(count("/api/enrol", "201") >= 1);
     assert!(count("/sync", "101") >= 1);
+    assert_eq!(count("fallback", "404"), 3);
+    assert!(http.iter().any(|(labels, ..)| {
+        labels.contains(&("method".into(), "other".into()))
+            && labels.contains(&("route".into(), "/healthz".into()))
+    }));
     assert!(
         http.iter()
             .all(|(labels, ..)| labels.iter().all(|(_, v)| !v.contains(&code))),

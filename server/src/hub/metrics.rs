@@ -249,7 +249,13 @@ pub async fn observe_http(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "fallback".to_string(), |p| p.as_str().to_string());
-    let method = request.method().as_str().to_string();
+    // Methods outside the standard few count together: a client inventing
+    // methods must not add series either.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_string();
     let started = Instant::now();
     let response = next.run(request).await;
     hub.metrics.observe_http(
