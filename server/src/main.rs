@@ -9,14 +9,8 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MOTCUA_LOG")
-                .unwrap_or_else(|_| "warn,server=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = commands::Cli::parse();
+    server::logging::init(cli.log_format());
     match commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

@@ -156,6 +156,10 @@ pub struct HubOptions {
     pub wrapper: Vec<String>,
     /// Extra `motcua serve` arguments.
     pub args: Vec<String>,
+    /// Environment variables for the hub (`MOTCUA_LOG` is `warn` unless set here).
+    pub env: Vec<(String, String)>,
+    /// Where the hub's standard error (its log) goes; inherited when `None`.
+    pub stderr: Option<PathBuf>,
 }
 
 /// A running hub process; killed when dropped.
@@ -221,11 +225,23 @@ impl HubProcess {
             }
             None => Command::new(&bin),
         };
+        let stderr = match &self.options.stderr {
+            // Appended to, so a restarted hub's lines follow the first run's.
+            Some(path) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?,
+            ),
+            None => Stdio::inherit(),
+        };
         let mut child = command
             .args(&args)
             .env("MOTCUA_LOG", "warn")
+            .envs(self.options.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .context("starting motcua serve")?;
         let stdout = child.stdout.take().context("hub stdout")?;

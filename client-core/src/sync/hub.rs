@@ -139,6 +139,15 @@ pub enum HubEvent {
     },
     /// The device sent something unreadable or out of turn.
     BadFrame(String),
+    /// A push was acknowledged (after its commit) with this many documents.
+    Acknowledged {
+        documents: usize,
+    },
+    /// A catch-up ended: the documents and change bytes it sent in all.
+    CaughtUp {
+        documents: usize,
+        bytes: usize,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +175,8 @@ pub struct HubSession {
     catchup_from: u64,
     /// The highest relevant commit seen on the live feed during catch-up.
     live_seen: u64,
+    /// Documents and bytes the current catch-up has sent so far.
+    catchup_sent: (usize, usize),
     /// The hub's items for the reconciliation in progress.
     items: Option<Vec<Item>>,
     outbox: std::collections::VecDeque<Vec<u8>>,
@@ -187,6 +198,7 @@ impl HubSession {
             sent_upto: 0,
             catchup_from: 0,
             live_seen: 0,
+            catchup_sent: (0, 0),
             items: None,
             outbox: Default::default(),
             events: Default::default(),
@@ -347,6 +359,7 @@ impl HubSession {
                     0
                 };
                 self.catchup_from = self.sent_upto;
+                self.catchup_sent = (0, 0);
                 self.hub = Some(hub);
                 self.send(Message::Welcome(Welcome {
                     hub,
@@ -387,7 +400,9 @@ impl HubSession {
                 });
             }
         }
+        let documents = results.len();
         self.send(Message::Ack(Ack { batch, results }));
+        self.events.push_back(HubEvent::Acknowledged { documents });
         if !committed.is_empty() {
             self.events.push_back(HubEvent::Committed(committed));
         }
@@ -418,6 +433,8 @@ impl HubSession {
         // Commits seen on the live feed while this page was read may not be
         // in it: read again before going live.
         let finished = page.done && self.live_seen <= self.sent_upto;
+        self.catchup_sent.0 += page.docs.len();
+        self.catchup_sent.1 += page.docs.iter().map(|d| d.bytes.len()).sum::<usize>();
         if !page.docs.is_empty() || finished {
             // Until the last page, a document still to come may have changes
             // older than this page's end: the device's checkpoint stays where
@@ -435,6 +452,9 @@ impl HubSession {
         }
         if finished {
             self.phase = Phase::Live;
+            let (documents, bytes) = std::mem::take(&mut self.catchup_sent);
+            self.events
+                .push_back(HubEvent::CaughtUp { documents, bytes });
         }
         Ok(!finished)
     }
@@ -481,6 +501,7 @@ impl HubSession {
             // reading the store in a loop and forwarding nothing live.)
             self.live_seen = self.sent_upto;
             self.catchup_from = self.sent_upto;
+            self.catchup_sent = (0, 0);
         }
     }
 }

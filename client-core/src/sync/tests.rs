@@ -587,3 +587,41 @@ fn documents_received_from_the_hub_reload_from_storage_as_they_were() {
     let current = reopened.doc(&docs[0]).unwrap().progress().unwrap().current;
     assert_eq!(current, Some(Stage::Reviewed));
 }
+
+#[test]
+fn a_session_reports_each_acknowledged_push_and_the_size_of_its_catch_up() {
+    use super::hub::HubEvent;
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let mut b = Device::new("b", "26734", 2, &mut hub);
+    a.receive(1, "Nguyễn Văn An");
+    a.receive(2, "Trần Thị Bình");
+    sync(&mut a, &mut hub);
+
+    // b pushes one dossier and catches up on a's two.
+    b.receive(101, "Lê Thị Cúc");
+    let mut session = HubSession::new();
+    b.engine.start(&mut b.replica).unwrap();
+    exchange(&mut b, &mut session, &mut hub);
+    let events: Vec<HubEvent> = std::iter::from_fn(|| session.poll_event()).collect();
+    let acknowledged: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            HubEvent::Acknowledged { documents } => Some(*documents),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acknowledged, vec![1]);
+    let caught_up: Vec<(usize, usize)> = events
+        .iter()
+        .filter_map(|e| match e {
+            HubEvent::CaughtUp { documents, bytes } => Some((*documents, *bytes)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(caught_up.len(), 1, "{events:?}");
+    let (documents, bytes) = caught_up[0];
+    // b's own dossier is not sent back to it.
+    assert_eq!(documents, 2);
+    assert!(bytes > 0);
+}

@@ -47,6 +47,16 @@ enum Command {
     Bench(bench::Args),
 }
 
+impl Cli {
+    /// How log lines look: `serve --log-format`, text for the rest.
+    pub fn log_format(&self) -> server::logging::LogFormat {
+        match &self.command {
+            Command::Serve(args) => args.log_format(),
+            _ => server::logging::LogFormat::default(),
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),

@@ -104,6 +104,9 @@ pub struct Args {
     /// Scheduled backups kept in --backup-dir; older ones are deleted.
     #[arg(long, env = "MOTCUA_BACKUP_KEEP", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..))]
     backup_keep: u32,
+    /// How log lines on standard error look: text, or one JSON object a line.
+    #[arg(long, value_enum, default_value_t, env = "MOTCUA_LOG_FORMAT")]
+    pub(super) log_format: server::logging::LogFormat,
 }
 
 /// What clap parsed, and which settings a flag or a variable gave (those
@@ -158,6 +161,21 @@ fn file_key(id: &str) -> String {
 }
 
 impl Layered {
+    /// The log format, known before anything else runs (logging starts
+    /// first): a flag or variable, else the file's `log-format`, else text.
+    /// An unreadable file is reported by [`Layered::resolve`] afterwards.
+    pub(super) fn log_format(&self) -> server::logging::LogFormat {
+        let from_file = || {
+            let text = std::fs::read_to_string(self.args.config.as_ref()?).ok()?;
+            let file: toml::Table = toml::from_str(&text).ok()?;
+            file.get("log-format")?.clone().try_into().ok()
+        };
+        if self.given.iter().any(|k| k == "log-format") {
+            return self.args.log_format;
+        }
+        from_file().unwrap_or(self.args.log_format)
+    }
+
     /// The settings: flags and variables over the file over the defaults.
     fn resolve(self) -> anyhow::Result<Args> {
         let Layered { args, given } = self;

@@ -124,7 +124,7 @@ pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Socket> {
     } else {
         None
     };
-    let (socket, _) = tokio::time::timeout(
+    let (socket, response) = tokio::time::timeout(
         Duration::from_secs(30),
         tokio_tungstenite::connect_async_tls_with_config(
             endpoint.url.as_str(),
@@ -136,6 +136,14 @@ pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Socket> {
     .await
     .context("timed out connecting to the hub")?
     .with_context(|| format!("cannot connect to {}", endpoint.url))?;
+    // The hub logs the whole session under this id: quote it to its operator.
+    if let Some(id) = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        tracing::info!(request_id = %id, "connected to {}", endpoint.url);
+    }
     Ok(socket)
 }
 

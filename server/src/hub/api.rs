@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Hub;
-use super::metrics::Metrics;
+use super::metrics::StoreFigures;
 use crate::store::identity::{DeviceKind, Role, User};
 use crate::store::index::DossierFilter;
 use crate::store::{StoreError, now_ms};
@@ -123,7 +123,9 @@ pub(super) type ApiResult<T> = Result<T, ApiError>;
 pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> ApiResult<T> {
-    Ok(tokio::task::spawn_blocking(f).await??)
+    // What the store logs belongs to the request that asked.
+    let span = tracing::Span::current();
+    Ok(tokio::task::spawn_blocking(move || span.in_scope(f)).await??)
 }
 
 pub fn routes() -> Router<Arc<Hub>> {
@@ -151,6 +153,26 @@ pub async fn healthz(State(hub): HubState) -> Response {
     }
 }
 
+/// Ready to take work: the schema is current and the database takes a
+/// durable write. 503 with the reason otherwise, so a load balancer or an
+/// orchestrator sends no traffic to a hub that would refuse it.
+pub async fn readyz(State(hub): HubState) -> Response {
+    let span = tracing::Span::current();
+    let answer = tokio::task::spawn_blocking(move || span.in_scope(|| hub.store.readiness())).await;
+    match answer {
+        Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
+        Ok(Err(reason)) => {
+            tracing::warn!("not ready: {reason}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "not_ready", "reason": reason })),
+            )
+                .into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
 pub async fn metrics(State(hub): HubState) -> Response {
     let h = hub.clone();
     let figures = blocking(move || {
@@ -163,16 +185,18 @@ pub async fn metrics(State(hub): HubState) -> Response {
     })
     .await;
     match figures {
-        Ok((docs, dossiers, quarantined, seq)) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            hub.metrics.render(
-                docs,
+        Ok((documents, dossiers, quarantined, seq)) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            hub.metrics.render(StoreFigures {
+                documents,
                 dossiers,
                 quarantined,
                 seq,
-                hub.store.cached_documents(),
-                hub.store.group_commits(),
-            ),
+                cached: hub.store.cached_documents(),
+            }),
         )
             .into_response(),
         Err(e) => e.into_response(),
@@ -190,7 +214,6 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The logged-in user of a request, or 401.
 pub(super) async fn caller(hub: &Arc<Hub>, headers: &HeaderMap) -> ApiResult<User> {
-    Metrics::add(&hub.metrics.http_requests, 1);
     let token = bearer(headers)
         .ok_or_else(ApiError::unauthorized)?
         .to_string();
@@ -215,7 +238,6 @@ struct LoginRequest {
 }
 
 async fn login(State(hub): HubState, Json(body): Json<LoginRequest>) -> ApiResult<Response> {
-    Metrics::add(&hub.metrics.http_requests, 1);
     let store = hub.store.clone();
     let user = blocking(move || store.verify_login(&body.username, &body.password)).await?;
     let Some(user) = user else {
@@ -308,7 +330,6 @@ async fn public_lookup(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
-    Metrics::add(&hub.metrics.http_requests, 1);
     if !hub.public_limiter.allow(addr.ip()) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -360,7 +381,6 @@ struct EnrolRequest {
 }
 
 async fn enrol(State(hub): HubState, Json(body): Json<EnrolRequest>) -> ApiResult<Response> {
-    Metrics::add(&hub.metrics.http_requests, 1);
     let actors = parse_actors(&body.actors)?;
     let store = hub.store.clone();
     let enrolled = blocking(move || store.enrol(&body.code, &actors)).await?;

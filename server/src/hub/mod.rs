@@ -13,6 +13,7 @@
 //! - [`seed`] — filling a hub with realistic dossiers fast, through its own
 //!   commit path (benchmarks, trials at a province's scale).
 //! - [`metrics`] — Prometheus metrics.
+//! - [`requests`] — a request id and a log span for every request.
 //! - [`tls`] — certificate files or a self-signed certificate.
 //! - [`uplink`] — syncing this hub's scope with a parent hub.
 
@@ -22,6 +23,7 @@ pub mod browser_devices;
 pub mod demo;
 pub mod metrics;
 pub mod reports;
+pub mod requests;
 pub mod seed;
 pub mod sync;
 pub mod tls;
@@ -67,9 +69,9 @@ impl Hub {
             }
         });
         Arc::new(Hub {
+            metrics: Metrics::new(&store),
             store,
             commits,
-            metrics: Metrics::default(),
             public_limiter: api::RateLimiter::public_lookup(),
         })
     }
@@ -78,6 +80,7 @@ impl Hub {
     pub fn router(self: &Arc<Hub>, pwa: Option<PathBuf>) -> Router {
         let mut router = Router::new()
             .route("/healthz", get(api::healthz))
+            .route("/readyz", get(api::readyz))
             .route("/metrics", get(api::metrics))
             .route("/sync", get(sync::upgrade))
             .merge(api::routes())
@@ -87,7 +90,13 @@ impl Hub {
         if let Some(dir) = pwa {
             router = router.merge(webapp::routes(dir));
         }
-        router.with_state(self.clone())
+        let router = router
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                metrics::observe_http,
+            ))
+            .with_state(self.clone());
+        requests::layer(router)
     }
 }
 

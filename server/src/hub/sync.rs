@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
@@ -16,9 +17,9 @@ use client_core::sync::hub::{HubEvent, HubSession};
 use client_core::sync::protocol::{ErrorCode, ErrorMessage, Message, limits};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
+use tracing::Instrument;
 
 use super::Hub;
-use super::metrics::Metrics;
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
@@ -27,19 +28,28 @@ pub async fn upgrade(
     State(hub): State<Arc<Hub>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
 ) -> Response {
+    // The session outlives the upgrade request but keeps its span, so every
+    // line it logs carries the request id the upgrade answered with.
+    let span = tracing::Span::current();
     // Frames a little over our limit still reach the decoder, which answers
     // with a protocol error; far larger ones are cut by the WebSocket layer.
     ws.max_message_size(limits::MAX_FRAME_BYTES + 1024 * 1024)
         .max_frame_size(limits::MAX_FRAME_BYTES + 1024 * 1024)
-        .on_upgrade(move |socket| async move {
-            let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
-            Metrics::add(&hub.metrics.connections, 1);
-            Metrics::add(&hub.metrics.connections_total, 1);
-            if let Err(e) = run(hub.clone(), socket, id).await {
-                tracing::info!(connection = id, %addr, "sync connection ended: {e:#}");
+        .on_upgrade(move |socket| {
+            async move {
+                let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+                hub.metrics.connections.inc();
+                hub.metrics.connections_total.inc();
+                match run(hub.clone(), socket, id).await {
+                    Ok(()) => tracing::info!(connection = id, %addr, "sync connection closed"),
+                    Err(e) => {
+                        tracing::info!(connection = id, %addr, "sync connection ended: {e:#}")
+                    }
+                }
+                hub.metrics.connections.dec();
+                hub.metrics.forget_connection(id);
             }
-            hub.metrics.connections.fetch_sub(1, Ordering::Relaxed);
-            hub.metrics.forget_connection(id);
+            .instrument(span)
         })
 }
 
@@ -47,29 +57,40 @@ async fn run(hub: Arc<Hub>, socket: WebSocket, id: u64) -> anyhow::Result<()> {
     let (mut sink, mut stream) = socket.split();
     let mut live = hub.commits.subscribe();
     let mut session = HubSession::new();
+    // How long the last frame took to handle: a push's latency when it was one.
+    let mut last_frame = Duration::ZERO;
     loop {
         // Send everything the session produced, then report its events.
         while let Some(frame) = session.poll_transmit() {
-            Metrics::add(&hub.metrics.frames_out, 1);
-            Metrics::add(&hub.metrics.bytes_out, frame.len() as u64);
+            hub.metrics.frames_out.inc();
+            hub.metrics.bytes_out.inc_by(frame.len() as u64);
             sink.send(WsMessage::Binary(frame.into())).await?;
         }
         while let Some(event) = session.poll_event() {
             match event {
                 // The store already fanned them out, in order.
                 HubEvent::Committed(commits) => {
-                    Metrics::add(&hub.metrics.pushes_accepted, commits.len() as u64)
+                    hub.metrics.pushes_accepted.inc_by(commits.len() as u64);
+                }
+                HubEvent::Acknowledged { documents } => {
+                    hub.metrics.push_seconds.observe(last_frame.as_secs_f64());
+                    tracing::debug!(connection = id, documents, "push acknowledged");
+                }
+                HubEvent::CaughtUp { documents, bytes } => {
+                    hub.metrics.catchup_documents.observe(documents as f64);
+                    hub.metrics.catchup_bytes.observe(bytes as f64);
+                    tracing::info!(connection = id, documents, bytes, "caught up");
                 }
                 HubEvent::Refused {
                     doc,
                     reason,
                     message,
                 } => {
-                    Metrics::add(&hub.metrics.pushes_refused, 1);
+                    hub.metrics.pushes_refused.inc();
                     tracing::warn!(connection = id, %doc, reason = reason.as_str(), "refused push: {message}");
                 }
                 HubEvent::BadFrame(message) => {
-                    Metrics::add(&hub.metrics.bad_frames, 1);
+                    hub.metrics.bad_frames.inc();
                     tracing::warn!(connection = id, "sync error: {message}");
                 }
                 HubEvent::Authenticated(device) => {
@@ -90,8 +111,9 @@ async fn run(hub: Arc<Hub>, socket: WebSocket, id: u64) -> anyhow::Result<()> {
                 let Some(incoming) = incoming else { return Ok(()) };
                 match incoming? {
                     WsMessage::Binary(frame) => {
-                        Metrics::add(&hub.metrics.frames_in, 1);
-                        Metrics::add(&hub.metrics.bytes_in, frame.len() as u64);
+                        hub.metrics.frames_in.inc();
+                        hub.metrics.bytes_in.inc_by(frame.len() as u64);
+                        let started = Instant::now();
                         session = match on_blocking(&hub, session, move |session, store| session.handle_frame(&frame, store).map(|_| ())).await {
                             Ok(session) => session,
                             Err(e) => match disk_full(&e) {
@@ -107,11 +129,12 @@ async fn run(hub: Arc<Hub>, socket: WebSocket, id: u64) -> anyhow::Result<()> {
                                 None => return Err(e),
                             },
                         };
+                        last_frame = started.elapsed();
                     }
                     WsMessage::Text(_) => {
                         let error = ErrorMessage { code: ErrorCode::Malformed, message: "sync frames are binary".into(), fatal: true };
                         sink.send(WsMessage::Binary(Message::Error(error).encode().into())).await?;
-                        Metrics::add(&hub.metrics.bad_frames, 1);
+                        hub.metrics.bad_frames.inc();
                         return Ok(());
                     }
                     WsMessage::Close(_) => return Ok(()),
@@ -155,7 +178,9 @@ async fn on_blocking(
 ) -> anyhow::Result<HubSession> {
     let mut store = hub.store.clone();
     let mut session = session;
+    let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
+        let _span = span.enter();
         step(&mut session, &mut store)?;
         Ok::<_, anyhow::Error>(session)
     })

@@ -20,13 +20,16 @@
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak, mpsc};
+use std::time::Instant;
 
 use automerge::Automerge;
 use client_core::ids::DocId;
 use client_core::sync::hub::{Committed, DeviceIdentity};
 use client_core::sync::protocol::{DocResult, Push};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 use rusqlite::{Transaction, TransactionBehavior};
 
 use super::documents::AdmittedPush;
@@ -48,6 +51,9 @@ pub(super) struct Request {
     device: DeviceIdentity,
     push: Push,
     reply: mpsc::SyncSender<Result<Pushed>>,
+    /// The submitting connection's span, so what the committer logs about
+    /// this push carries its request id.
+    span: tracing::Span,
 }
 
 impl Request {
@@ -62,6 +68,7 @@ impl Request {
                 device,
                 push,
                 reply,
+                span: tracing::Span::current(),
             },
             answer,
         )
@@ -78,11 +85,24 @@ pub(super) struct Committer {
     stats: Stats,
 }
 
-/// How many transactions committed pushes, and how many pushes they held.
-#[derive(Debug, Default)]
+/// How many transactions committed pushes, how many pushes they held, and
+/// how long each took (`/metrics`).
+#[derive(Debug)]
 struct Stats {
-    commits: AtomicU64,
-    pushes: AtomicU64,
+    commits: Counter,
+    pushes: Counter,
+    seconds: Histogram,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            commits: Counter::default(),
+            pushes: Counter::default(),
+            // From a tenth of a millisecond to about three seconds.
+            seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
+        }
+    }
 }
 
 /// Pushes committed since the hub started, and the transactions that held
@@ -130,8 +150,8 @@ impl Committer {
 
     pub(super) fn stats(&self) -> GroupCommits {
         GroupCommits {
-            commits: self.stats.commits.load(Ordering::Relaxed),
-            pushes: self.stats.pushes.load(Ordering::Relaxed),
+            commits: self.stats.commits.get(),
+            pushes: self.stats.pushes.get(),
         }
     }
 }
@@ -176,12 +196,34 @@ impl Store {
         self.inner.committer.stats()
     }
 
+    /// Registers the group commit's figures: transactions, pushes, and the
+    /// time each transaction took.
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        let stats = &self.inner.committer.stats;
+        registry.register(
+            "motcua_store_push_commits",
+            "Transactions that committed device pushes (many pushes share one)",
+            stats.commits.clone(),
+        );
+        registry.register(
+            "motcua_store_pushes_committed",
+            "Device pushes committed",
+            stats.pushes.clone(),
+        );
+        registry.register(
+            "motcua_store_commit_seconds",
+            "Seconds one group commit took, from its first push's checks to the durable commit",
+            stats.seconds.clone(),
+        );
+    }
+
     /// Admits every push of the batch in one transaction, each in its own
     /// savepoint, and commits it. Returns each request with its answer.
     pub(super) fn commit_batch(&self, batch: Vec<Request>) -> Vec<(Request, Result<Pushed>)> {
         if let Err(e) = self.check_space() {
             return fail_all(batch, &e);
         }
+        let started = Instant::now();
         let mut writer = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = match writer.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
@@ -232,10 +274,9 @@ impl Store {
         self.announce(&committed);
         drop(writer);
         let stats = &self.inner.committer.stats;
-        stats.commits.fetch_add(1, Ordering::Relaxed);
-        stats
-            .pushes
-            .fetch_add(answers.len() as u64, Ordering::Relaxed);
+        stats.seconds.observe(started.elapsed().as_secs_f64());
+        stats.commits.inc();
+        stats.pushes.inc_by(answers.len() as u64);
         answers
     }
 
@@ -248,6 +289,7 @@ impl Store {
         calendar: &client_core::calendar::WorkingCalendar,
         request: &Request,
     ) -> Result<Result<AdmittedPush>> {
+        let _span = request.span.enter();
         tx.execute_batch("SAVEPOINT push")?;
         let admitted = catch_unwind(AssertUnwindSafe(|| {
             self.admit_push(tx, docs, calendar, &request.device, &request.push)

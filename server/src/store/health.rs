@@ -1,12 +1,17 @@
 //! A database that cannot be trusted is not opened; a disk that is full
-//! refuses writes before SQLite meets it half-way through one.
+//! refuses writes before SQLite meets it half-way through one; and whether
+//! the hub can do its work now (`GET /readyz`): its schema is current and
+//! its database takes a durable write.
 
 use std::io::Read;
 use std::path::Path;
+use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
-use super::{Result, StoreError};
+use super::index::INDEX_VERSION;
+use super::migrations::SCHEMA_VERSION;
+use super::{BUSY_TIMEOUT, Result, Store, StoreError, now_ms};
 
 /// Free space below which the hub stores nothing new. More than one group
 /// commit can write (16 MiB of pushes and their index rows), so a write
@@ -123,4 +128,78 @@ fn free_bytes(dir: &Path) -> Option<u64> {
 #[cfg(not(unix))]
 fn free_bytes(_dir: &Path) -> Option<u64> {
     None
+}
+
+/// A readiness probe answers promptly: it waits this long for the write
+/// lock, not the writers' usual [`BUSY_TIMEOUT`].
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl Store {
+    /// `Ok` when the schema is current and a write commits; otherwise what
+    /// is wrong, in words an operator can act on.
+    pub fn readiness(&self) -> std::result::Result<(), String> {
+        let schema = self
+            .schema_version()
+            .map_err(|e| format!("the database cannot be read: {e}"))?;
+        if schema != SCHEMA_VERSION {
+            return Err(format!(
+                "the database schema is at version {schema}, this hub needs {SCHEMA_VERSION}"
+            ));
+        }
+        let index: u32 = self
+            .meta("index_version")
+            .map_err(|e| format!("the database cannot be read: {e}"))?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        if index < INDEX_VERSION {
+            return Err(format!(
+                "the database schema is not up to date (index version {index}, this hub needs {INDEX_VERSION})"
+            ));
+        }
+        // A committed write, not one rolled back: a rollback never reaches
+        // the disk, so it would not notice a full or read-only one.
+        let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.busy_timeout(PROBE_TIMEOUT)
+            .map_err(|e| format!("the database does not answer: {e}"))?;
+        let probe = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('ready_probe', ?1) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [now_ms().to_string()],
+            )?;
+            tx.commit()
+        })();
+        let restored = conn.busy_timeout(BUSY_TIMEOUT);
+        probe.map_err(|e| format!("the database does not take writes: {e}"))?;
+        restored.map_err(|e| format!("the database does not answer: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_is_ready_only_with_its_schema_current_and_its_writes_committing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.readiness(), Ok(()));
+
+        // An index left at an older version: not ready, and says so.
+        store.set_meta("index_version", "1").unwrap();
+        let reason = store.readiness().unwrap_err();
+        assert!(reason.contains("schema is not up to date"), "{reason}");
+        store
+            .set_meta("index_version", &INDEX_VERSION.to_string())
+            .unwrap();
+
+        // Another connection holds the write lock: not ready, promptly.
+        let other = rusqlite::Connection::open(store.path()).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let reason = store.readiness().unwrap_err();
+        assert!(reason.contains("does not take writes"), "{reason}");
+        other.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(store.readiness(), Ok(()));
+    }
 }

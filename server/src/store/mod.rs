@@ -54,6 +54,8 @@ pub use migrations::SCHEMA_VERSION;
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "motcua.sqlite";
 const READERS: usize = 4;
+/// How long a connection waits for another's lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -397,7 +399,7 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // FULL: an acknowledged write survives a power cut, not only a crash.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
