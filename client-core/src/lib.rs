@@ -26,6 +26,8 @@
 //!   configuration documents published by the top hub.
 //! - [`intake`]: receiving a dossier — procedure, code, appointment, first
 //!   stage.
+//! - [`counter`]: the clerk's operations on a device's replica — receive,
+//!   record a stage, request a supplement, return the result.
 //! - [`search`]: Vietnamese text normalisation and matching.
 //! - [`forms`]: what the standard forms 06 (control sheet) and 07
 //!   (register) say about a dossier, from its stage log.
@@ -39,6 +41,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod codes;
 pub mod config;
+pub mod counter;
 pub mod deadline;
 pub mod dossier;
 pub mod forms;

@@ -71,6 +71,8 @@ pub struct TimelineEntry {
     pub device: String,
     pub unit: String,
     pub note: String,
+    /// On a supplement request: the documents asked for (Form 02's list).
+    pub missing: Vec<String>,
     /// Recorded but not counted, and why (e.g. recorded after the close).
     pub overruled: Option<String>,
 }
@@ -84,6 +86,7 @@ impl TimelineEntry {
             device: entry.device.clone(),
             unit: entry.unit.to_string(),
             note: entry.note.clone(),
+            missing: entry.missing.clone(),
             overruled,
         }
     }
