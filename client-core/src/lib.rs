@@ -34,6 +34,8 @@
 //! - [`statistics`]: report 06a and the late-dossier report, computed as of
 //!   a period's end from each dossier's stage log, with drill-down to the
 //!   dossiers behind every figure.
+//! - `testing` (feature `testing`): fixtures for tests, here and in the
+//!   other crates.
 //! - [`sync`]: the sync protocol, anti-entropy, replicas and the sans-IO
 //!   engines of both ends of a connection.
 
@@ -51,5 +53,7 @@ pub mod search;
 pub mod stage;
 pub mod statistics;
 pub mod sync;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod units;

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use super::document::EditableField;
 use super::*;
 use crate::stage::{Outcome, Stage};
+use crate::testing::DossierFixture;
 
 const T0: i64 = 1_795_831_200_000; // 2026-11-28T08:00:00+07:00
 
@@ -17,42 +18,21 @@ fn unit() -> UnitCode {
 }
 
 pub(crate) fn sample() -> Dossier {
-    Dossier {
-        code: DossierCode::parse("26734-261128-0001").unwrap(),
-        unit: unit(),
-        field: "tu-phap-ho-tich".into(),
-        procedure: ProcedureRef {
-            id: "1.004873".into(),
-            version: "2025.1".into(),
-            name: "Cấp Giấy xác nhận tình trạng hôn nhân".into(),
-        },
-        processing: ProcessingTime::working_days(3),
-        pause_rule: PauseRule::Restart,
-        channel: Channel::Direct,
-        applicant: Applicant {
-            full_name: "Nguyễn Văn An".into(),
-            id_number: IdNumber::parse("001203001234").unwrap(),
-            phone: Some(PhoneNumber::parse("0912345678").unwrap()),
-            address: "Thôn Đông, xã Tân Phong".into(),
-        },
-        documents: vec![HandedDocument {
-            name: "Tờ khai".into(),
-            form: DocumentForm::Original,
-            count: 1,
-        }],
-        sets: 1,
-        received_at: T0,
-        due_at: T0 + 3 * 86_400_000,
-        fee: Fee {
-            amount_vnd: 0,
-            paid: false,
-        },
-        result_delivery: ResultDelivery {
-            method: DeliveryMethod::Counter,
-            place: "Bộ phận Một cửa".into(),
-        },
-        stages: vec![],
-    }
+    DossierFixture::new("26734", 1)
+        .procedure(
+            "1.004873",
+            "2025.1",
+            "Cấp Giấy xác nhận tình trạng hôn nhân",
+        )
+        .processing(ProcessingTime::working_days(3), PauseRule::Restart)
+        .applicant(
+            "Nguyễn Văn An",
+            Some("0912345678"),
+            "Thôn Đông, xã Tân Phong",
+        )
+        .due_at(T0 + 3 * 86_400_000)
+        .collected_at("Bộ phận Một cửa")
+        .dossier()
 }
 
 fn stage(stage: Stage, at: i64, who: &str) -> NewStage {
