@@ -223,15 +223,15 @@ impl BrowserDevice {
     pub fn status(&self) -> SyncStatus {
         let stats = self.engine.stats();
         let phase = if !self.engine.is_connected() {
-            "offline"
+            SyncPhase::Offline
         } else if self.engine.welcome().is_none() {
-            "connecting"
+            SyncPhase::Connecting
         } else if !self.progress.caught_up {
-            "catching_up"
+            SyncPhase::CatchingUp
         } else if self.engine.is_in_sync() {
-            "live"
+            SyncPhase::Live
         } else {
-            "checking"
+            SyncPhase::Checking
         };
         SyncStatus {
             connected: self.engine.is_connected(),
