@@ -12,7 +12,7 @@ use crate::calendar::WorkingCalendar;
 use crate::deadline::{DeadlineError, Timeliness};
 use crate::dossier::Dossier;
 use crate::ids::UnitCode;
-use crate::stage::{Outcome, Progress, Stage, StageEvent};
+use crate::stage::{Outcome, Progress, Stage, StageEntry, StageEvent};
 use crate::statistics::DossierFacts;
 
 /// Who holds the dossier at a step: a unit and one of its staff.
@@ -79,7 +79,7 @@ impl ControlSheet {
                 timeliness: (Some(entry.at) == finished_at
                     && matches!(entry.stage, Stage::Done | Stage::ResultReturned))
                 .then_some(standing.timeliness),
-                note: entry.note.clone(),
+                note: hand_off_note(entry),
             });
         }
         // Only the step that decided the finish carries the timeliness.
@@ -95,6 +95,16 @@ impl ControlSheet {
             rows,
         })
     }
+}
+
+/// The note column of a step: for a supplement request, the documents asked
+/// for, each after a dash, then the clerk's note, on one line as every note.
+fn hand_off_note(entry: &StageEntry) -> String {
+    let mut parts: Vec<String> = entry.missing.iter().map(|m| format!("- {m}")).collect();
+    if !entry.note.is_empty() {
+        parts.push(entry.note.clone());
+    }
+    parts.join(" ")
 }
 
 /// The dates of one line of Form 07, the register.
@@ -150,7 +160,6 @@ impl RegisterDates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stage::StageEntry;
 
     fn entry(id: &str, stage: Stage, at: i64, unit: &str, user: &str, note: &str) -> StageEntry {
         StageEntry {
@@ -161,6 +170,7 @@ mod tests {
             device: "tablet".into(),
             unit: UnitCode::parse(unit).unwrap(),
             note: note.into(),
+            missing: Vec::new(),
         }
     }
 
@@ -216,6 +226,33 @@ mod tests {
             .map(|r| r.stage)
             .collect();
         assert_eq!(judged, vec![Stage::Done]);
+    }
+
+    #[test]
+    fn a_supplement_request_shows_its_missing_documents_in_the_note_column() {
+        let mut d = crate::dossier::tests::sample();
+        let t0 = d.received_at;
+        let mut request = entry(
+            "2@a",
+            Stage::SupplementRequested,
+            t0 + 1000,
+            "26734",
+            "canbo",
+            "Mang theo CCCD",
+        );
+        request.missing = vec!["Giấy chứng sinh".into(), "Sổ hộ khẩu".into()];
+        d.stages = vec![
+            entry("1@a", Stage::Received, t0, "26734", "canbo", ""),
+            request,
+        ];
+        let calendar = WorkingCalendar::seeded(2026..=2027).unwrap();
+        let sheet = ControlSheet::of(&d, &calendar, t0 + 2000).unwrap();
+        // As such a request's note read before the list had its own field.
+        assert_eq!(
+            sheet.rows[1].note,
+            "- Giấy chứng sinh - Sổ hộ khẩu Mang theo CCCD"
+        );
+        assert_eq!(sheet.rows[0].note, "");
     }
 
     #[test]

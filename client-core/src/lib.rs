@@ -26,12 +26,16 @@
 //!   configuration documents published by the top hub.
 //! - [`intake`]: receiving a dossier — procedure, code, appointment, first
 //!   stage.
+//! - [`counter`]: the clerk's operations on a device's replica — receive,
+//!   record a stage, request a supplement, return the result.
 //! - [`search`]: Vietnamese text normalisation and matching.
 //! - [`forms`]: what the standard forms 06 (control sheet) and 07
 //!   (register) say about a dossier, from its stage log.
 //! - [`statistics`]: report 06a and the late-dossier report, computed as of
 //!   a period's end from each dossier's stage log, with drill-down to the
 //!   dossiers behind every figure.
+//! - `testing` (feature `testing`): fixtures for tests, here and in the
+//!   other crates.
 //! - [`sync`]: the sync protocol, anti-entropy, replicas and the sans-IO
 //!   engines of both ends of a connection.
 
@@ -39,6 +43,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod codes;
 pub mod config;
+pub mod counter;
 pub mod deadline;
 pub mod dossier;
 pub mod forms;
@@ -48,5 +53,7 @@ pub mod search;
 pub mod stage;
 pub mod statistics;
 pub mod sync;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod units;

@@ -380,6 +380,10 @@ pub struct StageEntry {
     /// unit when the dossier was sent to another level).
     pub unit: UnitCode,
     pub note: String,
+    /// On a supplement request (Form 02): the documents the citizen must
+    /// still bring, one item each. Empty on every other stage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 impl StageEntry {
@@ -712,6 +716,7 @@ mod tests {
             device: "d".into(),
             unit: UnitCode::parse("26734").unwrap(),
             note: String::new(),
+            missing: Vec::new(),
         }
     }
 

@@ -15,17 +15,15 @@ use std::sync::OnceLock;
 use arbitrary::{Result, Unstructured};
 use automerge::{ActorId, Automerge, ChangeHash};
 use client_core::deadline::{PauseRule, ProcessingTime};
-use client_core::dossier::{
-    Applicant, Channel, DeliveryMethod, DocumentForm, Dossier, DossierDoc, Fee, HandedDocument,
-    NewStage, ProcedureRef, ResultDelivery,
-};
-use client_core::ids::{DocId, DossierCode, IdNumber, UnitCode};
+use client_core::dossier::{DossierDoc, NewStage};
+use client_core::ids::{DocId, UnitCode};
 use client_core::stage::Stage;
 use client_core::sync::device::{DeviceConfig, DeviceSync};
 use client_core::sync::hub::{DeviceIdentity, HubEvent, HubSession};
 use client_core::sync::protocol::*;
 use client_core::sync::replica::{DeviceReplica, DocMeta, MemoryStorage};
 use client_core::sync::testing::{HUB_TIME, MemoryHub};
+use client_core::testing::DossierFixture;
 
 /// Step kinds of the engine targets (the op byte modulo 8).
 pub mod op {
@@ -78,53 +76,11 @@ fn unit(code: &str) -> UnitCode {
 
 /// A dossier received by `actor` at `unit`, as a new document.
 pub fn dossier_doc(actor: &ActorId, unit_code: &str, number: u16) -> DossierDoc {
-    let unit = unit(unit_code);
-    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("a valid date");
-    let dossier = Dossier {
-        code: DossierCode::new(unit.clone(), date, number).expect("a valid dossier code"),
-        unit: unit.clone(),
-        field: "tu-phap-ho-tich".into(),
-        procedure: ProcedureRef {
-            id: "1.001193".into(),
-            version: "1".into(),
-            name: "Đăng ký khai sinh".into(),
-        },
-        processing: ProcessingTime::working_days(3),
-        pause_rule: PauseRule::Restart,
-        channel: Channel::Direct,
-        applicant: Applicant {
-            full_name: "Nguyễn Văn An".into(),
-            id_number: IdNumber::parse("001203001234").expect("a valid id number"),
-            phone: None,
-            address: "Xã Tân Phong".into(),
-        },
-        documents: vec![HandedDocument {
-            name: "Tờ khai".into(),
-            form: DocumentForm::Original,
-            count: 1,
-        }],
-        sets: 1,
-        received_at: HUB_TIME,
-        due_at: HUB_TIME + 3 * 24 * 3_600_000,
-        fee: Fee {
-            amount_vnd: 0,
-            paid: false,
-        },
-        result_delivery: ResultDelivery {
-            method: DeliveryMethod::Counter,
-            place: "Một cửa".into(),
-        },
-        stages: vec![],
-    };
-    let first = NewStage {
-        stage: Stage::Received,
-        at: HUB_TIME,
-        user: "canbo".into(),
-        device: "fuzz".into(),
-        unit,
-        note: String::new(),
-    };
-    DossierDoc::create(actor.clone(), &dossier, first).expect("the fixture dossier is valid")
+    DossierFixture::new(unit_code, number)
+        .processing(ProcessingTime::working_days(3), PauseRule::Restart)
+        .due_at(HUB_TIME + 3 * 24 * 3_600_000)
+        .received_by("canbo", "fuzz")
+        .doc(actor)
 }
 
 pub fn next_stage(doc: &mut DossierDoc, stage: Stage, unit_code: &str) {

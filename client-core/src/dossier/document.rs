@@ -14,8 +14,15 @@
 //!   sets: uint, received_at: timestamp, due_at: timestamp,
 //!   fee: { amount_vnd: uint, paid: bool },
 //!   result_delivery: { method, place },
-//!   stages: [ { stage, at: timestamp, user, device, unit, note } ] }
+//!   stages: [ { stage, at: timestamp, user, device, unit, note,
+//!               missing?: [str] } ] }
 //! ```
+//!
+//! `missing` is written only on a supplement request, listing the documents
+//! the citizen must bring. Documents written before it existed kept that
+//! list in the note, each line `- name` (notes are stored on one line, so
+//! what was typed as several lines reads as one item); reading turns those
+//! lines into the list, as Form 02 printed them.
 //!
 //! Reading is strict: a missing key, a key of the wrong type or an unknown key
 //! is a [`ValidationError`] that names it, so a hub can refuse a document a
@@ -31,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Applicant, Channel, DeliveryMethod, DocumentForm, Dossier, Fee, HandedDocument, ProcedureRef,
-    ResultDelivery, ValidationError,
+    ResultDelivery, ValidationError, check_missing,
 };
 use crate::deadline::{PauseRule, ProcessingTime, TimeUnit};
 use crate::ids::{DossierCode, IdNumber, PhoneNumber, UnitCode};
@@ -233,6 +240,7 @@ impl DossierDoc {
             device: first.device.clone(),
             unit: first.unit.clone(),
             note: normalize(&first.note),
+            missing: Vec::new(),
         });
         normalize_dossier(&mut preview);
         preview.validate()?;
@@ -462,21 +470,61 @@ impl DossierDoc {
 
     /// Appends a stage, if the dossier's current stage allows it.
     pub fn record_stage(&mut self, stage: NewStage) -> Result<StageEntry, DocumentError> {
+        self.append_stage(stage, Vec::new())
+    }
+
+    /// Appends a supplement request (Form 02) listing the documents the
+    /// citizen must still bring.
+    pub fn request_supplement(
+        &mut self,
+        stage: NewStage,
+        missing: Vec<String>,
+    ) -> Result<StageEntry, DocumentError> {
+        if stage.stage != Stage::SupplementRequested {
+            return Err(ValidationError::new(
+                "stage",
+                format!(
+                    "is '{}', but only '{}' lists missing documents",
+                    stage.stage,
+                    Stage::SupplementRequested
+                ),
+            )
+            .into());
+        }
+        self.append_stage(stage, missing)
+    }
+
+    fn append_stage(
+        &mut self,
+        stage: NewStage,
+        missing: Vec<String>,
+    ) -> Result<StageEntry, DocumentError> {
         let current = self.progress()?.current;
         check_transition(current, stage.stage)?;
         let mut stage = stage;
         stage.note = normalize(&stage.note);
+        let missing: Vec<String> = missing.iter().map(|m| normalize(m)).collect();
         let meta = ChangeMeta {
             at: stage.at,
             message: format!("stage {} by {}", stage.stage, stage.user),
         };
         let stages = Reader { doc: &self.doc }.list(&ROOT, "", "stages")?;
         let index = self.doc.length(&stages);
+        check_missing(index, stage.stage, &missing)?;
         let entry_id = self
             .doc
             .transact_with(
                 |_| commit_options(&meta),
-                |tx| write_stage(tx, &stages, index, &stage),
+                |tx| {
+                    let item = write_stage(tx, &stages, index, &stage)?;
+                    if !missing.is_empty() {
+                        let list = tx.put_object(&item, "missing", ObjType::List)?;
+                        for (i, name) in missing.iter().enumerate() {
+                            tx.insert(&list, i, name.as_str())?;
+                        }
+                    }
+                    Ok::<_, automerge::AutomergeError>(item)
+                },
             )
             .map_err(|failure| DocumentError::Write(Box::new(failure.error)))?
             .result;
@@ -488,6 +536,7 @@ impl DossierDoc {
             device: stage.device,
             unit: stage.unit,
             note: stage.note,
+            missing,
         };
         Ok(entry)
     }
@@ -647,6 +696,21 @@ fn write_stage(
     Ok(item)
 }
 
+/// A supplement request written before the list had its own field: its
+/// note held one `- ` line per missing document, then the clerk's note.
+/// Returns the documents and the rest of the note.
+fn split_old_supplement_note(note: &str) -> (Vec<String>, String) {
+    let mut missing = Vec::new();
+    let mut rest = Vec::new();
+    for line in note.lines().filter(|l| !l.trim().is_empty()) {
+        match line.strip_prefix("- ") {
+            Some(item) => missing.push(item.trim().to_string()),
+            None => rest.push(line),
+        }
+    }
+    (missing, rest.join("\n"))
+}
+
 /// Brings every text field to NFC so equal names compare equal everywhere.
 fn normalize_dossier(d: &mut Dossier) {
     d.field = normalize(&d.field);
@@ -804,6 +868,21 @@ impl Reader<'_> {
             .collect()
     }
 
+    /// A list of text items.
+    fn texts(&self, obj: &ObjId, parent: &str, key: &str) -> Result<Vec<String>, ValidationError> {
+        let path = path_of(parent, key);
+        let list = self.list(obj, parent, key)?;
+        (0..self.doc.length(&list))
+            .map(|i| match self.doc.get(&list, i) {
+                Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                    ScalarValue::Str(s) => Ok(s.to_string()),
+                    _ => Err(ValidationError::new(format!("{path}[{i}]"), "must be text")),
+                },
+                _ => Err(ValidationError::new(format!("{path}[{i}]"), "must be text")),
+            })
+            .collect()
+    }
+
     fn documents(&self) -> Result<Vec<HandedDocument>, ValidationError> {
         let list = self.list(&ROOT, "", "documents")?;
         self.list_items(&list, "documents")?
@@ -829,16 +908,28 @@ impl Reader<'_> {
                 self.only_keys(
                     &item,
                     &path,
-                    &["stage", "at", "user", "device", "unit", "note"],
+                    &["stage", "at", "user", "device", "unit", "note", "missing"],
                 )?;
+                let stage = self.parsed(&item, &path, "stage", |s| s.parse::<Stage>())?;
+                let mut note = self.str(&item, &path, "note")?;
+                let missing = match self.doc.get(&item, "missing") {
+                    Ok(None) if stage == Stage::SupplementRequested => {
+                        let (missing, rest) = split_old_supplement_note(&note);
+                        note = rest;
+                        missing
+                    }
+                    Ok(None) => Vec::new(),
+                    _ => self.texts(&item, &path, "missing")?,
+                };
                 Ok(StageEntry {
                     id: item.to_string(),
-                    stage: self.parsed(&item, &path, "stage", |s| s.parse::<Stage>())?,
+                    stage,
                     at: self.timestamp(&item, &path, "at")?,
                     user: self.str(&item, &path, "user")?,
                     device: self.str(&item, &path, "device")?,
                     unit: self.parsed(&item, &path, "unit", UnitCode::parse)?,
-                    note: self.str(&item, &path, "note")?,
+                    note,
+                    missing,
                 })
             })
             .collect()

@@ -308,6 +308,7 @@ impl Dossier {
             time::from_millis(entry.at).ok_or_else(|| {
                 ValidationError::new(format!("stages[{i}].at"), "is out of range")
             })?;
+            check_missing(i, entry.stage, &entry.missing)?;
         }
         let progress = self.progress();
         let first = progress.timeline.first().map(|e| e.stage);
@@ -366,6 +367,34 @@ fn check_text(
     }
     if value.chars().any(|c| c.is_control() && c != '\n') {
         return Err(ValidationError::new(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+/// The missing documents of stage `i`: only a supplement request lists
+/// them, each a name, at most as many as the table of documents holds.
+pub(crate) fn check_missing(
+    i: usize,
+    stage: crate::stage::Stage,
+    missing: &[String],
+) -> Result<(), ValidationError> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if stage != crate::stage::Stage::SupplementRequested {
+        return Err(ValidationError::new(
+            format!("stages[{i}].missing"),
+            "is only for a supplement request",
+        ));
+    }
+    if missing.len() > limits::DOCUMENTS {
+        return Err(ValidationError::new(
+            format!("stages[{i}].missing"),
+            format!("has more than {} items", limits::DOCUMENTS),
+        ));
+    }
+    for (j, name) in missing.iter().enumerate() {
+        check_text(&format!("stages[{i}].missing[{j}]"), name, 1, limits::LONG)?;
     }
     Ok(())
 }

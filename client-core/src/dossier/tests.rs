@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use super::document::EditableField;
 use super::*;
 use crate::stage::{Outcome, Stage};
+use crate::testing::DossierFixture;
 
 const T0: i64 = 1_795_831_200_000; // 2026-11-28T08:00:00+07:00
 
@@ -17,42 +18,21 @@ fn unit() -> UnitCode {
 }
 
 pub(crate) fn sample() -> Dossier {
-    Dossier {
-        code: DossierCode::parse("26734-261128-0001").unwrap(),
-        unit: unit(),
-        field: "tu-phap-ho-tich".into(),
-        procedure: ProcedureRef {
-            id: "1.004873".into(),
-            version: "2025.1".into(),
-            name: "Cấp Giấy xác nhận tình trạng hôn nhân".into(),
-        },
-        processing: ProcessingTime::working_days(3),
-        pause_rule: PauseRule::Restart,
-        channel: Channel::Direct,
-        applicant: Applicant {
-            full_name: "Nguyễn Văn An".into(),
-            id_number: IdNumber::parse("001203001234").unwrap(),
-            phone: Some(PhoneNumber::parse("0912345678").unwrap()),
-            address: "Thôn Đông, xã Tân Phong".into(),
-        },
-        documents: vec![HandedDocument {
-            name: "Tờ khai".into(),
-            form: DocumentForm::Original,
-            count: 1,
-        }],
-        sets: 1,
-        received_at: T0,
-        due_at: T0 + 3 * 86_400_000,
-        fee: Fee {
-            amount_vnd: 0,
-            paid: false,
-        },
-        result_delivery: ResultDelivery {
-            method: DeliveryMethod::Counter,
-            place: "Bộ phận Một cửa".into(),
-        },
-        stages: vec![],
-    }
+    DossierFixture::new("26734", 1)
+        .procedure(
+            "1.004873",
+            "2025.1",
+            "Cấp Giấy xác nhận tình trạng hôn nhân",
+        )
+        .processing(ProcessingTime::working_days(3), PauseRule::Restart)
+        .applicant(
+            "Nguyễn Văn An",
+            Some("0912345678"),
+            "Thôn Đông, xã Tân Phong",
+        )
+        .due_at(T0 + 3 * 86_400_000)
+        .collected_at("Bộ phận Một cửa")
+        .dossier()
 }
 
 fn stage(stage: Stage, at: i64, who: &str) -> NewStage {
@@ -403,4 +383,114 @@ fn standing_follows_the_deadline_engine() {
         crate::time::format_rfc3339(&standing.due.at),
         "2026-11-26T11:30:00+07:00"
     );
+}
+
+#[test]
+fn a_supplement_request_keeps_its_missing_documents_as_a_list() {
+    let mut doc = created();
+    let mut request = stage(Stage::SupplementRequested, T0 + 1000, "clerk1");
+    request.note = "Mang theo CCCD".into();
+    let entry = doc
+        .request_supplement(
+            request,
+            vec!["Giấy chứng sinh (bản chính)".into(), "Sổ hộ khẩu".into()],
+        )
+        .unwrap();
+    assert_eq!(entry.missing, ["Giấy chứng sinh (bản chính)", "Sổ hộ khẩu"]);
+    let read = DossierDoc::load(&doc.save()).unwrap().read().unwrap();
+    let last = read.stages.last().unwrap();
+    assert_eq!(last.stage, Stage::SupplementRequested);
+    assert_eq!(last.missing, ["Giấy chứng sinh (bản chính)", "Sổ hộ khẩu"]);
+    assert_eq!(last.note, "Mang theo CCCD");
+    // Other stages list nothing.
+    assert!(read.stages[0].missing.is_empty());
+}
+
+#[test]
+fn only_a_supplement_request_lists_missing_documents() {
+    let mut doc = created();
+    let err = doc
+        .request_supplement(
+            stage(Stage::Processing, T0 + 1000, "spec"),
+            vec!["Tờ khai".into()],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("supplement_requested"), "{err}");
+    let err = doc
+        .request_supplement(
+            stage(Stage::SupplementRequested, T0 + 1000, "clerk1"),
+            vec![" ".into()],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("stages[1].missing[0]"), "{err}");
+    assert_eq!(doc.read().unwrap().stages.len(), 1, "nothing was written");
+
+    // A device that writes a list on another stage makes a document that
+    // does not read.
+    let mut doc = created();
+    let first = stage_item(&doc, 0);
+    doc.automerge_mut()
+        .transact(|tx| {
+            let list = tx.put_object(&first, "missing", automerge::ObjType::List)?;
+            tx.insert(&list, 0, "Tờ khai")
+        })
+        .unwrap();
+    assert_eq!(doc.read().unwrap_err().field, "stages[0].missing");
+}
+
+#[test]
+fn an_old_supplement_request_with_its_list_in_the_note_reads_as_a_list() {
+    // Written before the list had its own field: "- " before the missing
+    // document in the note, and no `missing` key.
+    let mut doc = created();
+    let mut old = stage(Stage::SupplementRequested, T0 + 1000, "clerk1");
+    old.note = "- Bản sao giấy chứng sinh có chứng thực".into();
+    doc.record_stage(old).unwrap();
+    let request = stage_item(&doc, 1);
+    assert!(doc.automerge().get(&request, "missing").unwrap().is_none());
+    let read = DossierDoc::load(&doc.save()).unwrap().read().unwrap();
+    assert_eq!(
+        read.stages[1].missing,
+        ["Bản sao giấy chứng sinh có chứng thực"]
+    );
+    assert_eq!(read.stages[1].note, "");
+
+    // A note kept on several lines: one document per "- " line, then the
+    // clerk's note.
+    doc.automerge_mut()
+        .transact(|tx| {
+            tx.put(
+                &request,
+                "note",
+                "- Giấy chứng sinh (bản chính)\n- Sổ hộ khẩu\nMang theo CCCD",
+            )
+        })
+        .unwrap();
+    let read = doc.read().unwrap();
+    assert_eq!(
+        read.stages[1].missing,
+        ["Giấy chứng sinh (bản chính)", "Sổ hộ khẩu"]
+    );
+    assert_eq!(read.stages[1].note, "Mang theo CCCD");
+
+    // The note of any other stage is read as written.
+    let mut doc = created();
+    let mut processing = stage(Stage::Processing, T0 + 1000, "spec");
+    processing.note = "- đã xem".into();
+    doc.record_stage(processing).unwrap();
+    let read = doc.read().unwrap();
+    assert_eq!(read.stages[1].note, "- đã xem");
+    assert!(read.stages[1].missing.is_empty());
+}
+
+/// The object of the stage log's entry `i`.
+fn stage_item(doc: &DossierDoc, i: usize) -> automerge::ObjId {
+    let stages = match doc.automerge().get(ROOT, "stages").unwrap() {
+        Some((_, id)) => id,
+        None => unreachable!(),
+    };
+    match doc.automerge().get(&stages, i).unwrap() {
+        Some((_, id)) => id,
+        None => unreachable!(),
+    }
 }

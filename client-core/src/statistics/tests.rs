@@ -565,6 +565,7 @@ fn from_dossier_orders_the_log_and_names_the_receiving_clerk() {
         device: "tablet".into(),
         unit: d.unit.clone(),
         note: String::new(),
+        missing: Vec::new(),
     };
     // Merged out of order: the log order is by time.
     d.stages = vec![

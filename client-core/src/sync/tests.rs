@@ -11,10 +11,10 @@ use super::hub::HubSession;
 use super::protocol::*;
 use super::replica::{DeviceReplica, MemoryStorage, SyncReplica};
 use super::testing::MemoryHub;
-use crate::deadline::{PauseRule, ProcessingTime};
 use crate::dossier::*;
-use crate::ids::{DocId, DossierCode, IdNumber, UnitCode};
+use crate::ids::{DocId, UnitCode};
 use crate::stage::Stage;
+use crate::testing::DossierFixture;
 
 const T0: i64 = 1_795_831_200_000; // 2026-11-28T08:00:00+07:00
 
@@ -49,56 +49,10 @@ impl Device {
 
     /// Receives a dossier offline; returns its document id.
     fn receive(&mut self, number: u16, name: &str) -> DocId {
-        let dossier = Dossier {
-            code: DossierCode::new(
-                self.unit.clone(),
-                chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
-                number,
-            )
-            .unwrap(),
-            unit: self.unit.clone(),
-            field: "tu-phap-ho-tich".into(),
-            procedure: ProcedureRef {
-                id: "1.001193".into(),
-                version: "1".into(),
-                name: "Đăng ký khai sinh".into(),
-            },
-            processing: ProcessingTime::working_days(0),
-            pause_rule: PauseRule::Restart,
-            channel: Channel::Direct,
-            applicant: Applicant {
-                full_name: name.into(),
-                id_number: IdNumber::parse("001203001234").unwrap(),
-                phone: None,
-                address: "Xã Tân Phong".into(),
-            },
-            documents: vec![HandedDocument {
-                name: "Tờ khai".into(),
-                form: DocumentForm::Original,
-                count: 1,
-            }],
-            sets: 1,
-            received_at: T0,
-            due_at: T0 + 9 * 3_600_000,
-            fee: Fee {
-                amount_vnd: 0,
-                paid: false,
-            },
-            result_delivery: ResultDelivery {
-                method: DeliveryMethod::Counter,
-                place: "Một cửa".into(),
-            },
-            stages: vec![],
-        };
-        let first = NewStage {
-            stage: Stage::Received,
-            at: T0,
-            user: "clerk".into(),
-            device: "d".into(),
-            unit: self.unit.clone(),
-            note: String::new(),
-        };
-        let doc = DossierDoc::create(self.actor.clone(), &dossier, first).unwrap();
+        let doc = DossierFixture::new(self.unit.as_str(), number)
+            .applicant(name, None, "Xã Tân Phong")
+            .received_by("clerk", "d")
+            .doc(&self.actor);
         let id = DocId::random();
         self.replica.insert_new(id, &doc).unwrap();
         id

@@ -47,7 +47,7 @@ export interface DossierRow {
   conflicts: number;
 }
 
-export interface TimelineEntry { stage: Named; at: number; user: string; device: string; unit: string; note: string; overruled: string | null }
+export interface TimelineEntry { stage: Named; at: number; user: string; device: string; unit: string; note: string; missing: string[]; overruled: string | null }
 
 export interface ConflictValue { value: string; actor: string; at: number | null; by: string | null; shown: boolean }
 export interface ConflictView {

@@ -103,6 +103,7 @@ export function dossierView(main: HTMLElement, [docId]: string[]): void {
             h('li', { class: e.overruled ? 'overruled' : '' },
               h('strong', {}, named(e.stage)),
               h('span', { class: 'muted small' }, ` ${dateTime(e.at)} · ${t('by', { u: e.user })} · ${e.unit}`),
+              e.missing.length ? h('ul', { class: 'note' }, e.missing.map((m) => h('li', {}, m))) : null,
               e.note ? h('div', { class: 'note' }, e.note) : null,
               e.overruled ? h('div', { class: 'muted small' }, t('overruled', { w: e.overruled })) : null,
             ),

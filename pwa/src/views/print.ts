@@ -86,9 +86,8 @@ function form01(v: DossierView): HTMLElement {
 function form02(v: DossierView): HTMLElement {
   const d = v.dossier;
   const request = v.supplement;
-  const lines = (request?.note ?? '').split('\n').filter((l) => l.trim());
-  const items = lines.filter((l) => l.startsWith('- ')).map((l) => l.slice(2));
-  const other = lines.filter((l) => !l.startsWith('- ')).join(' ');
+  const items = request?.missing ?? [];
+  const other = request?.note ?? '';
   return h('article', { class: 'sheet', id: 'form-02' },
     h('div', { class: 'form-no' }, 'Mẫu số 02'),
     header(v, d.code),

@@ -6,6 +6,7 @@
 //! [`crate::BrowserDevice`].
 
 use automerge::ActorId;
+use client_core::stage::Stage;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -227,6 +228,9 @@ impl Device {
         note: &str,
         now: f64,
     ) -> Result<String, JsValue> {
+        let stage: Stage = stage
+            .parse()
+            .map_err(|e: client_core::stage::UnknownStage| fail(WebError::new(e.to_string())))?;
         to_js(
             &self
                 .inner

@@ -13,15 +13,15 @@ use automerge::ActorId;
 use chrono::Datelike;
 use client_core::calendar::WorkingCalendar;
 use client_core::catalogue::Catalogue;
-use client_core::codes::{CodeIssuer, CodeSlot};
-use client_core::config::{self, ConfigKind};
+use client_core::codes::CodeError;
+use client_core::counter::{self, Clerk, Counter, CounterError, CounterResult, NewDossier};
 use client_core::deadline::Timeliness;
 use client_core::dossier::{
     Applicant, ChangeMeta, Channel, DeliveryMethod, Dossier, EditableField, HandedDocument,
-    NewStage, ResultDelivery,
+    ResultDelivery,
 };
 use client_core::ids::{DocId, IdNumber, PhoneNumber, UnitCode};
-use client_core::intake::{self, Reception};
+use client_core::intake::{self, IntakeError};
 use client_core::search::SearchQuery;
 use client_core::stage::{Overruled, Stage};
 use client_core::statistics::{
@@ -30,7 +30,7 @@ use client_core::statistics::{
 use client_core::sync::device::{DeviceConfig, DeviceEvent, DeviceSync};
 use client_core::sync::replica::{DeviceReplica, MemoryStorage, SyncReplica};
 use client_core::time;
-use client_core::units::{Unit, UnitTree};
+use client_core::units::UnitTree;
 use serde::{Deserialize, Serialize};
 
 use crate::persist::{self, RestoreReport, SavedBatch, SavedState};
@@ -223,15 +223,15 @@ impl BrowserDevice {
     pub fn status(&self) -> SyncStatus {
         let stats = self.engine.stats();
         let phase = if !self.engine.is_connected() {
-            "offline"
+            SyncPhase::Offline
         } else if self.engine.welcome().is_none() {
-            "connecting"
+            SyncPhase::Connecting
         } else if !self.progress.caught_up {
-            "catching_up"
+            SyncPhase::CatchingUp
         } else if self.engine.is_in_sync() {
-            "live"
+            SyncPhase::Live
         } else {
-            "checking"
+            SyncPhase::Checking
         };
         SyncStatus {
             connected: self.engine.is_connected(),
@@ -309,23 +309,17 @@ impl BrowserDevice {
 
     /// The published catalogue once synced; the built-in one before.
     pub fn catalogue(&mut self) -> Catalogue {
-        config::catalogue_or_seed(self.replica.config_body(ConfigKind::Catalogue).as_deref())
+        counter::catalogue(&mut self.replica)
     }
 
     /// The published working calendar once synced; the statutory rules
     /// around `year` before.
     pub fn calendar(&mut self, year: i32) -> WebResult<WorkingCalendar> {
-        config::calendar_or_seeded(
-            self.replica.config_body(ConfigKind::Calendar).as_deref(),
-            year,
-        )
-        .map_err(err)
+        counter::calendar(&mut self.replica, year).map_err(err)
     }
 
     pub fn units(&mut self) -> Option<UnitTree> {
-        let json = self.replica.config_body(ConfigKind::Units)?;
-        let units: Vec<Unit> = serde_json::from_str(&json).ok()?;
-        UnitTree::new(units).ok()
+        counter::units(&mut self.replica)
     }
 
     /// Current procedures matching what the clerk typed (name or code,
@@ -367,22 +361,25 @@ impl BrowserDevice {
 
     // ------------------------------------------------------ the counter
 
+    /// Who records stages on this browser.
+    fn clerk(&self) -> Clerk {
+        Clerk {
+            user: self.identity.user.clone(),
+            device: self.identity.device_id.clone(),
+            unit: self.identity.unit.clone(),
+        }
+    }
+
     /// Receives a dossier: its code and appointment are issued here,
     /// offline, from this device's code slots and the working calendar.
     pub fn receive(&mut self, form: ReceiveForm, now: i64) -> WebResult<DossierView> {
-        let slots = self
-            .identity
-            .code_slots
-            .iter()
-            .map(|s| CodeSlot::new(*s))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(err)?;
-        if slots.is_empty() {
-            return Err(WebError::new(
-                "Thiết bị này không được cấp dải số hồ sơ nên không thể tiếp nhận; hãy đăng nhập bằng tài khoản cán bộ một cửa. / This device has no dossier number range, so it cannot receive dossiers: log in with a counter clerk's account.",
-            ));
-        }
-        let issuer = CodeIssuer::new(self.identity.unit.clone(), slots).map_err(err)?;
+        let issuer = counter::code_issuer(self.identity.unit.clone(), &self.identity.code_slots)
+            .map_err(|e| match e {
+                CodeError::NoSlots(_) => WebError::new(
+                    "Thiết bị này không được cấp dải số hồ sơ nên không thể tiếp nhận; hãy đăng nhập bằng tài khoản cán bộ một cửa. / This device has no dossier number range, so it cannot receive dossiers: log in with a counter clerk's account.",
+                ),
+                other => err(other),
+            })?;
         let full_name = form.full_name.trim();
         if full_name.is_empty() {
             return Err(WebError::field(
@@ -418,12 +415,7 @@ impl BrowserDevice {
                 place: form.result_place.clone().unwrap_or_default(),
             }),
         };
-        let catalogue = self.catalogue();
-        let year = time::from_millis(now)
-            .ok_or_else(|| err("the clock is out of range"))?
-            .year();
-        let calendar = self.calendar(year)?;
-        let place = result_delivery.clone().or_else(|| {
+        let place = result_delivery.or_else(|| {
             self.units()
                 .and_then(|t| t.get(&self.identity.unit).map(|u| u.name.clone()))
                 .map(|unit| ResultDelivery {
@@ -431,45 +423,34 @@ impl BrowserDevice {
                     place: format!("Bộ phận Tiếp nhận và Trả kết quả – {unit}"),
                 })
         });
-        let codes: Vec<_> = self
-            .replica
-            .dossiers()
-            .map(|(_, d)| d.code.clone())
-            .collect();
-        let received = intake::receive(
-            &catalogue,
-            &calendar,
-            &issuer,
-            codes.iter(),
-            self.replica.actor().clone(),
-            Reception {
-                procedure_id: form.procedure_id.clone(),
-                applicant: Applicant {
-                    full_name: full_name.to_string(),
-                    id_number,
-                    phone,
-                    address: form.address.clone(),
+        let clerk = self.clerk();
+        let mut counter = Counter::open(&mut self.replica, clerk, issuer, now).map_err(err)?;
+        let received = counter
+            .receive(
+                &mut self.replica,
+                NewDossier {
+                    procedure_id: form.procedure_id,
+                    applicant: Applicant {
+                        full_name: full_name.to_string(),
+                        id_number,
+                        phone,
+                        address: form.address,
+                    },
+                    documents: (!form.documents.is_empty()).then_some(form.documents),
+                    sets: form.sets,
+                    channel,
+                    fee_paid: form.fee_paid,
+                    result_delivery: place,
+                    note: form.note,
                 },
-                documents: (!form.documents.is_empty()).then(|| form.documents.clone()),
-                sets: form.sets,
-                channel,
-                fee_paid: form.fee_paid,
-                result_delivery: place,
-                received_at: now,
-                user: self.identity.user.clone(),
-                device: self.identity.device_id.clone(),
-                note: form.note.clone(),
-            },
-        )
-        .map_err(|e| match e {
-            intake::IntakeError::UnknownProcedure(_) => {
-                WebError::field("procedure_id", e.to_string())
-            }
-            other => err(other),
-        })?;
-        self.replica
-            .insert_new(received.doc_id, &received.doc)
-            .map_err(err)?;
+                now,
+            )
+            .map_err(|e| match e {
+                CounterError::Intake(IntakeError::UnknownProcedure(_)) => {
+                    WebError::field("procedure_id", e.to_string())
+                }
+                other => err(other),
+            })?;
         self.changed()?;
         self.dossier(&received.doc_id.to_string(), now)
     }
@@ -482,38 +463,19 @@ impl BrowserDevice {
     pub fn record_stage(
         &mut self,
         doc_id: &str,
-        stage: &str,
+        stage: Stage,
         note: &str,
         now: i64,
     ) -> WebResult<DossierView> {
-        let stage: Stage = stage.parse().map_err(err)?;
         let id = Self::doc_id(doc_id)?;
-        self.append_stage(&id, stage, note, now)?;
-        self.changed()?;
-        self.dossier(doc_id, now)
+        let recorded = self
+            .clerk()
+            .record_stage(&mut self.replica, &id, stage, note, now);
+        self.after_stages(doc_id, recorded, now)
     }
 
-    fn append_stage(&mut self, id: &DocId, stage: Stage, note: &str, at: i64) -> WebResult<()> {
-        let new = NewStage {
-            stage,
-            at,
-            user: self.identity.user.clone(),
-            device: self.identity.device_id.clone(),
-            unit: self.identity.unit.clone(),
-            note: note.to_string(),
-        };
-        self.replica
-            .update(id, |doc| doc.record_stage(new))
-            .map(|_| ())
-            .map_err(|e| {
-                WebError::new(format!(
-                    "Không ghi được bước này: {e} / This stage cannot be recorded: {e}"
-                ))
-            })
-    }
-
-    /// Asks the citizen for a supplement (Form 02): the missing documents
-    /// become the stage's note, one per line, then the clerk's note.
+    /// Asks the citizen for a supplement (Form 02), listing the missing
+    /// documents.
     pub fn request_supplement(
         &mut self,
         doc_id: &str,
@@ -521,25 +483,11 @@ impl BrowserDevice {
         note: &str,
         now: i64,
     ) -> WebResult<DossierView> {
-        let missing: Vec<&str> = missing
-            .iter()
-            .map(|m| m.trim())
-            .filter(|m| !m.is_empty())
-            .collect();
-        if missing.is_empty() {
-            return Err(WebError::field(
-                "missing",
-                "Ghi ít nhất một giấy tờ cần bổ sung. / List at least one document to supplement.",
-            ));
-        }
-        let mut text: String = missing.iter().map(|m| format!("- {m}\n")).collect();
-        text.push_str(note.trim());
-        self.record_stage(
-            doc_id,
-            Stage::SupplementRequested.as_str(),
-            text.trim_end(),
-            now,
-        )
+        let id = Self::doc_id(doc_id)?;
+        let recorded = self
+            .clerk()
+            .request_supplement(&mut self.replica, &id, missing, note, now);
+        self.after_stages(doc_id, recorded, now)
     }
 
     /// The citizen brought the supplement.
@@ -549,25 +497,36 @@ impl BrowserDevice {
         note: &str,
         now: i64,
     ) -> WebResult<DossierView> {
-        self.record_stage(doc_id, Stage::SupplementReceived.as_str(), note, now)
+        self.record_stage(doc_id, Stage::SupplementReceived, note, now)
     }
 
     /// Hands the result to the citizen; a dossier still being worked on is
-    /// first marked done (a millisecond earlier, so the log keeps the order).
+    /// first marked done.
     pub fn return_result(&mut self, doc_id: &str, note: &str, now: i64) -> WebResult<DossierView> {
         let id = Self::doc_id(doc_id)?;
-        let current = self
-            .replica
-            .meta(&id)
-            .and_then(|m| m.dossier.as_deref())
-            .and_then(|d| d.progress().current);
-        if let Some(current) = current
-            && !current.can_move_to(Stage::ResultReturned)
-            && current.can_move_to(Stage::Done)
-        {
-            self.append_stage(&id, Stage::Done, "", now - 1)?;
-        }
-        self.append_stage(&id, Stage::ResultReturned, note, now)?;
+        let recorded = self
+            .clerk()
+            .return_result(&mut self.replica, &id, note, now);
+        self.after_stages(doc_id, recorded, now)
+    }
+
+    /// After a stage operation: pushes what was recorded, and shows the
+    /// dossier or why nothing was.
+    fn after_stages<T>(
+        &mut self,
+        doc_id: &str,
+        recorded: CounterResult<T, std::convert::Infallible>,
+        now: i64,
+    ) -> WebResult<DossierView> {
+        recorded.map_err(|e| match e {
+            CounterError::NothingMissing => WebError::field(
+                "missing",
+                "Ghi ít nhất một giấy tờ cần bổ sung. / List at least one document to supplement.",
+            ),
+            e => WebError::new(format!(
+                "Không ghi được bước này: {e} / This stage cannot be recorded: {e}"
+            )),
+        })?;
         self.changed()?;
         self.dossier(doc_id, now)
     }

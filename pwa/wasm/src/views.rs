@@ -6,6 +6,7 @@
 
 use client_core::deadline::Timeliness;
 use client_core::dossier::{Dossier, FieldConflict};
+use client_core::ids::UnitCode;
 use client_core::stage::{NationalStatus, Stage, StageEntry};
 use serde::Serialize;
 
@@ -69,8 +70,10 @@ pub struct TimelineEntry {
     pub at: i64,
     pub user: String,
     pub device: String,
-    pub unit: String,
+    pub unit: UnitCode,
     pub note: String,
+    /// On a supplement request: the documents asked for (Form 02's list).
+    pub missing: Vec<String>,
     /// Recorded but not counted, and why (e.g. recorded after the close).
     pub overruled: Option<String>,
 }
@@ -82,8 +85,9 @@ impl TimelineEntry {
             at: entry.at,
             user: entry.user.clone(),
             device: entry.device.clone(),
-            unit: entry.unit.to_string(),
+            unit: entry.unit.clone(),
             note: entry.note.clone(),
+            missing: entry.missing.clone(),
             overruled,
         }
     }
@@ -161,9 +165,24 @@ pub struct SyncStatus {
     /// connection and the phase, for the progress line.
     pub received_this_connection: usize,
     pub acknowledged_this_connection: usize,
-    pub phase: &'static str,
+    pub phase: SyncPhase,
     pub bytes_received: u64,
     pub bytes_sent: u64,
+}
+
+/// Where the connection stands, for the status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    Offline,
+    /// Connected, waiting for the hub's welcome.
+    Connecting,
+    /// Receiving what changed at the hub since the last checkpoint.
+    CatchingUp,
+    /// Caught up, comparing fingerprints with the hub.
+    Checking,
+    /// In sync; changes flow both ways as they happen.
+    Live,
 }
 
 /// What happened on the connection, for the page.
@@ -230,4 +249,34 @@ pub struct StatisticsView {
     pub on_time_rate: Named,
     pub unit_names: std::collections::BTreeMap<String, String>,
     pub field_names: std::collections::BTreeMap<String, Named>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_phases_reach_the_page_as_the_names_it_knows() {
+        // `SyncStatus.phase` in pwa/src/lib/core.ts.
+        let names: Vec<String> = [
+            SyncPhase::Offline,
+            SyncPhase::Connecting,
+            SyncPhase::CatchingUp,
+            SyncPhase::Checking,
+            SyncPhase::Live,
+        ]
+        .iter()
+        .map(|p| serde_json::to_string(p).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"offline\"",
+                "\"connecting\"",
+                "\"catching_up\"",
+                "\"checking\"",
+                "\"live\""
+            ]
+        );
+    }
 }

@@ -5,6 +5,7 @@
 
 use automerge::ActorId;
 use client_core::ids::UnitCode;
+use client_core::stage::Stage;
 use client_core::sync::hub::HubSession;
 use client_core::sync::testing::MemoryHub;
 use motcua_wasm::device::ReceiveForm;
@@ -177,7 +178,7 @@ fn a_dossier_received_offline_gets_its_code_and_appointment_and_survives_a_reloa
 
     tablet
         .device
-        .record_stage(&second, "handed_over", "", NOW + 2 * HOUR)
+        .record_stage(&second, Stage::HandedOver, "", NOW + 2 * HOUR)
         .unwrap();
     tablet.reload();
 
@@ -360,7 +361,8 @@ fn supplement_request_and_arrival_and_returning_the_result() {
         .unwrap();
     assert_eq!(view.row.stage.as_ref().unwrap().id, "supplement_requested");
     let form02 = view.supplement.expect("an open supplement request");
-    assert!(form02.note.contains("Giấy chứng sinh"));
+    assert_eq!(form02.missing, ["Giấy chứng sinh (bản chính)"]);
+    assert_eq!(form02.note, "Mang theo CCCD");
     assert!(view.row.clock_stopped);
 
     let view = a

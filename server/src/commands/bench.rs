@@ -399,6 +399,7 @@ fn dossier(
             device: "bench".into(),
             unit: unit.clone(),
             note: String::new(),
+            missing: Vec::new(),
         });
     };
     push(Stage::Received, at, clerk, &unit);

@@ -4,16 +4,15 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use client_core::counter::{Clerk, Counter, NewDossier};
 use client_core::dossier::{
     Applicant, ChangeMeta, Channel, DocumentForm, DossierDoc, EditableField, HandedDocument,
-    NewStage,
 };
 use client_core::ids::DocId;
 use client_core::ids::{IdNumber, PhoneNumber};
-use client_core::intake::{self, Reception};
 use client_core::search::SearchQuery;
 use client_core::stage::Stage;
-use server::device::activity::{Activity, catalogue_and_calendar};
+use server::device::activity::Activity;
 use server::device::{Device, keys};
 
 use super::choice::one_of;
@@ -153,16 +152,8 @@ fn receive(args: ReceiveArgs) -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?,
         )
     };
-    let user = args
-        .user
-        .clone()
-        .or(device.setting(keys::USER)?)
-        .unwrap_or_else(default_user);
-    let device_name = device
-        .setting(keys::DEVICE_ID)?
-        .unwrap_or_else(|| "device".into());
-    let actor = device.actor().clone();
-    let reception = Reception {
+    let clerk = clerk(&device, args.user.clone())?;
+    let dossier = NewDossier {
         procedure_id: args.procedure.clone(),
         applicant,
         documents,
@@ -170,25 +161,15 @@ fn receive(args: ReceiveArgs) -> anyhow::Result<()> {
         channel,
         fee_paid: args.fee_paid,
         result_delivery: None,
-        received_at,
-        user,
-        device: device_name,
         note: args.note.clone(),
     };
+    let now = chrono::Utc::now().timestamp_millis();
     let received = device.with(|r| {
-        let (catalogue, calendar) = catalogue_and_calendar(r)?;
-        let codes: Vec<_> = r.dossiers().map(|(_, d)| d.code.clone()).collect();
-        let received = intake::receive(
-            &catalogue,
-            &calendar,
-            &issuer,
-            codes.iter(),
-            actor,
-            reception,
-        )?;
-        r.insert_new(received.doc_id, &received.doc)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok::<_, anyhow::Error>(received)
+        let mut counter =
+            Counter::open(r, clerk, issuer, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+        counter
+            .receive(r, dossier, received_at)
+            .map_err(|e| anyhow::anyhow!("{e}"))
     })??;
     println!(
         "{}",
@@ -236,27 +217,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     .timestamp_millis(),
                 None => chrono::Utc::now().timestamp_millis(),
             };
-            let user = user
-                .or(device.setting(keys::USER)?)
-                .unwrap_or_else(default_user);
-            let device_name = device
-                .setting(keys::DEVICE_ID)?
-                .unwrap_or_else(|| "device".into());
-            let unit = device.unit()?;
+            let clerk = clerk(&device, user)?;
             let id = find(&mut device, &code)?;
             let entry = device
-                .with(|r| {
-                    r.update(&id, |doc| {
-                        doc.record_stage(NewStage {
-                            stage,
-                            at,
-                            user,
-                            device: device_name,
-                            unit,
-                            note,
-                        })
-                    })
-                })?
+                .with(|r| clerk.record_stage(r, &id, stage, &note, at))?
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "{}",
@@ -384,6 +348,20 @@ pub fn find(device: &mut Device, code: &str) -> anyhow::Result<DocId> {
         Some(id) => Ok(id),
         None => bail!("no dossier {code} on this device (sync first if it was received elsewhere)"),
     }
+}
+
+/// Who records stages from this device: `user` when given, else the
+/// device's user.
+fn clerk(device: &Device, user: Option<String>) -> anyhow::Result<Clerk> {
+    Ok(Clerk {
+        user: user
+            .or(device.setting(keys::USER)?)
+            .unwrap_or_else(default_user),
+        device: device
+            .setting(keys::DEVICE_ID)?
+            .unwrap_or_else(|| "device".into()),
+        unit: device.unit()?,
+    })
 }
 
 pub fn default_user() -> String {

@@ -6,14 +6,12 @@
 //! work through [`Activity`], on any device replica.
 
 use anyhow::Context;
-use automerge::ActorId;
 use client_core::calendar::WorkingCalendar;
 use client_core::catalogue::Catalogue;
 use client_core::codes::CodeIssuer;
-use client_core::config::ConfigKind;
-use client_core::dossier::{Applicant, Channel, NewStage};
-use client_core::ids::{DocId, DossierCode, IdNumber, PhoneNumber, UnitCode};
-use client_core::intake::{self, Reception};
+use client_core::counter::{self, Clerk, Counter, NewDossier};
+use client_core::dossier::{Applicant, Channel};
+use client_core::ids::{DocId, IdNumber, PhoneNumber};
 use client_core::stage::Stage;
 use client_core::sync::replica::{DeviceReplica, Storage};
 
@@ -83,28 +81,16 @@ pub fn catalogue_and_calendar<S: Storage>(
     replica: &mut DeviceReplica<S>,
 ) -> anyhow::Result<(Catalogue, WorkingCalendar)> {
     use chrono::Datelike;
-    let catalogue = client_core::config::catalogue_or_seed(
-        replica.config_body(ConfigKind::Catalogue).as_deref(),
-    );
-    let calendar = client_core::config::calendar_or_seeded(
-        replica.config_body(ConfigKind::Calendar).as_deref(),
-        chrono::Utc::now().year(),
-    )?;
+    let catalogue = counter::catalogue(replica);
+    let calendar = counter::calendar(replica, chrono::Utc::now().year())?;
     Ok((catalogue, calendar))
 }
 
 /// Who works the counter, and what it knows (catalogue, calendar, codes).
 pub struct Activity {
     pub rng: Rng,
-    catalogue: Catalogue,
-    calendar: WorkingCalendar,
+    counter: Counter,
     procedures: Vec<String>,
-    issuer: CodeIssuer,
-    codes: Vec<DossierCode>,
-    actor: ActorId,
-    device: String,
-    unit: UnitCode,
-    user: String,
 }
 
 impl Activity {
@@ -135,18 +121,15 @@ impl Activity {
         seed: u64,
     ) -> Self {
         let procedures = catalogue.current().iter().map(|p| p.id.clone()).collect();
-        let codes = replica.dossiers().map(|(_, d)| d.code.clone()).collect();
+        let clerk = Clerk {
+            user: user.to_string(),
+            device: device.to_string(),
+            unit: issuer.unit().clone(),
+        };
         Self {
             rng: Rng::new(seed),
-            catalogue,
-            calendar,
+            counter: Counter::using(catalogue, calendar, replica, clerk, issuer),
             procedures,
-            unit: issuer.unit().clone(),
-            issuer,
-            codes,
-            actor: replica.actor().clone(),
-            device: device.to_string(),
-            user: user.to_string(),
         }
     }
 
@@ -157,7 +140,7 @@ impl Activity {
         replica: &mut DeviceReplica<S>,
         received_at: i64,
     ) -> anyhow::Result<DocId> {
-        let reception = Reception {
+        let dossier = NewDossier {
             procedure_id: self.rng.pick(&self.procedures).clone(),
             applicant: applicant(&mut self.rng),
             documents: None,
@@ -169,23 +152,12 @@ impl Activity {
             },
             fee_paid: true,
             result_delivery: None,
-            received_at,
-            user: self.user.clone(),
-            device: self.device.clone(),
             note: String::new(),
         };
-        let done = intake::receive(
-            &self.catalogue,
-            &self.calendar,
-            &self.issuer,
-            self.codes.iter(),
-            self.actor.clone(),
-            reception,
-        )?;
-        replica
-            .insert_new(done.doc_id, &done.doc)
+        let done = self
+            .counter
+            .receive(replica, dossier, received_at)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        self.codes.push(done.dossier.code.clone());
         Ok(done.doc_id)
     }
 
@@ -216,16 +188,9 @@ impl Activity {
             return Ok(None);
         }
         let stage = *self.rng.pick(&choices);
-        let entry = NewStage {
-            stage,
-            at,
-            user: self.user.clone(),
-            device: self.device.clone(),
-            unit: self.unit.clone(),
-            note: String::new(),
-        };
-        replica
-            .update(id, |doc| doc.record_stage(entry))
+        self.counter
+            .clerk()
+            .record_stage(replica, id, stage, "", at)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| format!("recording a stage on {id}"))?;
         Ok(Some(stage))

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use automerge::ActorId;
-use client_core::codes::{CodeIssuer, CodeSlot};
+use client_core::codes::CodeIssuer;
 use client_core::dossier::Dossier;
 use client_core::ids::{DocId, UnitCode};
 use client_core::sync::replica::DeviceReplica;
@@ -134,11 +134,7 @@ impl Device {
                 .setting(keys::CODE_SLOTS)?
                 .unwrap_or_else(|| "[]".into()),
         )?;
-        let slots = slots
-            .into_iter()
-            .map(CodeSlot::new)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(CodeIssuer::new(unit, slots)?)
+        Ok(client_core::counter::code_issuer(unit, &slots)?)
     }
 }
 

@@ -4,10 +4,11 @@ use std::collections::BTreeSet;
 
 use automerge::{ActorId, Automerge, ChangeHash};
 use client_core::dossier::*;
-use client_core::ids::{DocId, DossierCode, IdNumber, UnitCode};
+use client_core::ids::{DocId, DossierCode, UnitCode};
 use client_core::stage::Stage;
 use client_core::sync::hub::DeviceIdentity;
 use client_core::sync::protocol::{DocChanges, DocOutcome, Push};
+use client_core::testing::DossierFixture;
 use client_core::units::{Unit, UnitLevel};
 
 use super::Store;
@@ -62,51 +63,13 @@ fn new_dossier(actor: &ActorId) -> DossierDoc {
 
 /// A new dossier numbered `n` of the day, received and nothing more.
 pub(super) fn dossier_numbered(actor: &ActorId, n: u16) -> DossierDoc {
-    let d = Dossier {
-        code: DossierCode::parse(&format!("X0101-261128-{n:04}")).unwrap(),
-        unit: unit("X0101"),
-        field: "tu_phap_ho_tich".into(),
-        procedure: ProcedureRef {
-            id: "1.001193".into(),
-            version: "2025.1".into(),
-            name: "Đăng ký khai sinh".into(),
-        },
-        processing: client_core::deadline::ProcessingTime::working_days(0),
-        pause_rule: client_core::deadline::PauseRule::Restart,
-        channel: Channel::Direct,
-        applicant: Applicant {
-            full_name: "Nguyễn Văn An".into(),
-            id_number: IdNumber::parse("001203001234").unwrap(),
-            phone: None,
-            address: String::new(),
-        },
-        documents: vec![HandedDocument {
-            name: "Tờ khai".into(),
-            form: DocumentForm::Original,
-            count: 1,
-        }],
-        sets: 1,
-        received_at: T0,
-        due_at: T0 + 9 * 3_600_000,
-        fee: Fee {
-            amount_vnd: 0,
-            paid: true,
-        },
-        result_delivery: ResultDelivery {
-            method: DeliveryMethod::Counter,
-            place: "Một cửa".into(),
-        },
-        stages: vec![],
-    };
-    let first = NewStage {
-        stage: Stage::Received,
-        at: T0,
-        user: "c".into(),
-        device: "d".into(),
-        unit: unit("X0101"),
-        note: String::new(),
-    };
-    DossierDoc::create(actor.clone(), &d, first).unwrap()
+    DossierFixture::new("X0101", n)
+        .field("tu_phap_ho_tich")
+        .procedure("1.001193", "2025.1", "Đăng ký khai sinh")
+        .applicant("Nguyễn Văn An", None, "")
+        .fee(0, true)
+        .received_by("c", "d")
+        .doc(actor)
 }
 
 pub(super) fn push(store: &Store, dev: &DeviceIdentity, id: DocId, bytes: Vec<u8>) -> DocOutcome {
