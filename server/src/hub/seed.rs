@@ -305,14 +305,7 @@ mod tests {
         assert_eq!(store.dossier_count().unwrap(), 31);
         assert_eq!(store.verify_index().unwrap(), Vec::<String>::new());
 
-        let per_unit: Vec<(String, i64)> = store
-            .read(|c| {
-                let mut stmt =
-                    c.prepare("SELECT unit, count(*) FROM dossiers GROUP BY unit ORDER BY unit")?;
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-            })
-            .unwrap();
+        let per_unit = store.dossiers_per_unit().unwrap();
         assert_eq!(
             per_unit,
             vec![("X0101".to_string(), 16), ("X0102".to_string(), 15)]
@@ -331,13 +324,7 @@ mod tests {
             let id: DocId = line["doc_id"].as_str().unwrap().parse().unwrap();
             let unit = line["dossier"]["unit"].as_str().unwrap();
             let counter = &seeded.devices[usize::from(unit == "X0102")];
-            let origins: Vec<String> = store
-                .read(|c| {
-                    let mut stmt = c.prepare("SELECT origin FROM changes WHERE doc_id = ?1")?;
-                    let rows = stmt.query_map([id.as_bytes()], |r| r.get(0))?;
-                    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-                })
-                .unwrap();
+            let origins = store.change_origins(&id).unwrap();
             assert_eq!(&origins, std::slice::from_ref(counter), "{id}");
             let doc = store.load_doc(&id).unwrap().expect("stored");
             let dossier = DossierDoc::read_from(&doc).unwrap();

@@ -269,6 +269,50 @@ impl Store {
         })
     }
 
+    /// Who each stored change row of a document came from, in sequence
+    /// order (a device id, `hub`, or [`UPLINK_ORIGIN`]).
+    pub fn change_origins(&self, id: &DocId) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT origin FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([id.as_bytes()], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// The bytes of the change rows stored after `seq` that did not come
+    /// from `origin`: what a device of that id checkpointed at `seq` has
+    /// still to receive, at least.
+    pub fn change_bytes_after(&self, seq: u64, excluding_origin: &str) -> Result<u64> {
+        self.read(|c| {
+            let bytes: i64 = c.query_row(
+                "SELECT COALESCE(SUM(length(bytes)), 0) FROM changes WHERE seq > ?1 AND origin != ?2",
+                params![seq as i64, excluding_origin],
+                |r| r.get(0),
+            )?;
+            Ok(bytes as u64)
+        })
+    }
+
+    /// The stored change rows that came from `origin`, in sequence order.
+    pub fn changes_from(&self, origin: &str) -> Result<Vec<(DocId, Vec<u8>)>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT doc_id, bytes FROM changes WHERE origin = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([origin], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, bytes) = row?;
+                let id = <[u8; 16]>::try_from(id.as_slice())
+                    .map_err(|_| StoreError::Invalid("stored document id is damaged".into()))?;
+                out.push((DocId::from_bytes(id), bytes));
+            }
+            Ok(out)
+        })
+    }
+
     pub fn document_count(&self) -> Result<i64> {
         self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?))
     }

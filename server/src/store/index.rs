@@ -905,6 +905,16 @@ impl Store {
         written
     }
 
+    /// How many dossiers each unit has, by unit code.
+    pub fn dossiers_per_unit(&self) -> Result<Vec<(String, i64)>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT unit, count(*) FROM dossiers GROUP BY unit ORDER BY unit")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     pub fn dossier_count(&self) -> Result<i64> {
         self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM dossiers", [], |r| r.get(0))?))
     }

@@ -301,7 +301,7 @@ impl Store {
     }
 
     /// Runs `f` on a reader connection.
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(in crate::store) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = {
             let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
             pool.pop()
@@ -319,7 +319,10 @@ impl Store {
     }
 
     /// Runs `f` in one immediate write transaction, committed if it returns Ok.
-    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(in crate::store) fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         self.check_space()?;
         let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -332,7 +335,7 @@ impl Store {
     /// committed, and before the next write can start, they go to the commit
     /// listener — so listeners see changes in the order of their sequence
     /// numbers, which live connections rely on.
-    pub fn write_changes<T>(
+    pub(in crate::store) fn write_changes<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<(T, Vec<Committed>)>,
     ) -> Result<(T, Vec<Committed>)> {
