@@ -5,7 +5,7 @@
 //! dossiers and records their stages with [`Activity`] on an in-memory
 //! replica, as `motcua generate` does on a real device. What that counter
 //! would push goes through the store's own commit path
-//! ([`Store::commit_device_push`]: admission, change rows, snapshots, index
+//! ([`Store::commit_push`]: admission, change rows, snapshots, index
 //! tables), a thousand documents a transaction rather than a frame at a time
 //! over a socket. So the hub ends up holding exactly what real pushes would
 //! have left, only sooner. The counters work on every core; the commits are
@@ -20,7 +20,7 @@ use automerge::ActorId;
 use client_core::codes::{CodeIssuer, CodeSlot};
 use client_core::ids::UnitCode;
 use client_core::sync::hub::DeviceIdentity;
-use client_core::sync::protocol::{DocChanges, DocOutcome, Push};
+use client_core::sync::protocol::{DocChanges, DocOutcome, Hello, Push};
 use client_core::sync::replica::{DeviceReplica, MemoryStorage, SyncReplica};
 
 use crate::device::activity::{Activity, catalogue_and_calendar};
@@ -121,11 +121,16 @@ impl Counter {
         let name = format!("Quầy dữ liệu mẫu – {unit}");
         let enrolment = store.create_enrolment(unit, &name, slots, DeviceKind::Device, "seed")?;
         let device = store.enrol(&enrolment.code, std::slice::from_ref(&actor))?;
-        let identity =
-            match store.authenticate_device(&device.token, &[actor.to_bytes().to_vec()], None)? {
-                Ok(identity) => identity,
-                Err(refused) => bail!("the hub refused the counter of {unit}: {}", refused.message),
-            };
+        let hello = Hello {
+            token: device.token.clone(),
+            since: None,
+            actors: vec![actor.to_bytes().to_vec()],
+            agent: "motcua seed".into(),
+        };
+        let identity = match store.authenticate(&hello)? {
+            Ok(identity) => identity,
+            Err(refused) => bail!("the hub refused the counter of {unit}: {}", refused.message),
+        };
         let slots = device
             .code_slots
             .iter()
@@ -251,7 +256,7 @@ pub fn seed_dossiers(
                 batch: number as u64,
                 docs: made.docs,
             };
-            let (results, _) = store.commit_device_push(&made.identity, push)?;
+            let (results, _) = store.commit_push(&made.identity, push)?;
             for result in &results {
                 if let DocOutcome::Refused { reason, message } = &result.outcome {
                     bail!(

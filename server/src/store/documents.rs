@@ -393,7 +393,7 @@ impl Store {
     /// once the transaction holding this one has committed.
     ///
     /// [`committer`]: super::committer
-    pub fn commit_device_push(
+    pub fn commit_push(
         &self,
         device: &DeviceIdentity,
         push: Push,
@@ -556,9 +556,35 @@ impl Store {
         }
         out.map(|(c, _)| c)
     }
+}
 
-    fn changes_page(
-        &self,
+fn current_seq(conn: &Connection) -> Result<u64> {
+    let seq: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'changes'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(seq.unwrap_or(0) as u64)
+}
+
+impl HubStore for Store {
+    type Error = StoreError;
+
+    fn hub_id(&self) -> HubId {
+        Store::hub_id(self)
+    }
+
+    fn authenticate(
+        &mut self,
+        hello: &Hello,
+    ) -> Result<std::result::Result<DeviceIdentity, ErrorMessage>> {
+        Store::authenticate(self, hello)
+    }
+
+    fn changes_since(
+        &mut self,
         device: &DeviceIdentity,
         since: u64,
         after: u64,
@@ -624,7 +650,15 @@ impl Store {
         })
     }
 
-    fn scope_items(&self, device: &DeviceIdentity) -> Result<Vec<Item>> {
+    fn commit_push(
+        &mut self,
+        device: &DeviceIdentity,
+        push: Push,
+    ) -> Result<(Vec<DocResult>, Vec<Committed>)> {
+        Store::commit_push(self, device, push)
+    }
+
+    fn items(&mut self, device: &DeviceIdentity) -> Result<Vec<Item>> {
         let (filter, scope) = scope_filter(self, device);
         self.read(|conn| {
             let mut stmt = conn.prepare(&format!(
@@ -650,9 +684,8 @@ impl Store {
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn repair_docs(
-        &self,
+    fn repair(
+        &mut self,
         device: &DeviceIdentity,
         docs: &[(DocId, Vec<ChangeHash>)],
     ) -> Result<(Vec<DocChanges>, Vec<(DocId, Vec<ChangeHash>)>)> {
@@ -684,73 +717,6 @@ impl Store {
             }
         }
         Ok((changes, heads))
-    }
-}
-
-fn current_seq(conn: &Connection) -> Result<u64> {
-    let seq: Option<i64> = conn
-        .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'changes'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(seq.unwrap_or(0) as u64)
-}
-
-impl HubStore for Store {
-    type Error = StoreError;
-
-    fn hub_id(&self) -> HubId {
-        Store::hub_id(self)
-    }
-
-    fn authenticate(
-        &mut self,
-        hello: &Hello,
-    ) -> Result<std::result::Result<DeviceIdentity, ErrorMessage>> {
-        let checkpoint = hello
-            .since
-            .filter(|c| c.hub == Store::hub_id(self))
-            .map(|c| c.seq);
-        if let Some(since) = hello.since.filter(|_| checkpoint.is_none()) {
-            // Another hub's, or this one's before a restore: a full catch-up.
-            tracing::info!(
-                "a device's checkpoint is of hub {}, not this one: it catches up in full",
-                since.hub
-            );
-        }
-        self.authenticate_device(&hello.token, &hello.actors, checkpoint)
-    }
-
-    fn changes_since(
-        &mut self,
-        device: &DeviceIdentity,
-        since: u64,
-        after: u64,
-        max_bytes: usize,
-    ) -> Result<ChangesPage> {
-        self.changes_page(device, since, after, max_bytes)
-    }
-
-    fn commit_push(
-        &mut self,
-        device: &DeviceIdentity,
-        push: Push,
-    ) -> Result<(Vec<DocResult>, Vec<Committed>)> {
-        self.commit_device_push(device, push)
-    }
-
-    fn items(&mut self, device: &DeviceIdentity) -> Result<Vec<Item>> {
-        self.scope_items(device)
-    }
-
-    fn repair(
-        &mut self,
-        device: &DeviceIdentity,
-        docs: &[(DocId, Vec<ChangeHash>)],
-    ) -> Result<(Vec<DocChanges>, Vec<(DocId, Vec<ChangeHash>)>)> {
-        self.repair_docs(device, docs)
     }
 
     fn now(&self) -> i64 {

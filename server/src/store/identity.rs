@@ -11,7 +11,7 @@ use automerge::ActorId;
 use client_core::codes::CodeSlot;
 use client_core::ids::UnitCode;
 use client_core::sync::hub::DeviceIdentity;
-use client_core::sync::protocol::{ErrorCode, ErrorMessage};
+use client_core::sync::protocol::{ErrorCode, ErrorMessage, Hello};
 use client_core::units::{Unit, UnitLevel, UnitTree};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -504,13 +504,26 @@ impl Store {
         })
     }
 
-    /// Checks a device token for a sync connection and binds new actors.
-    pub fn authenticate_device(
+    /// Checks a device's token for a sync connection and binds its new
+    /// actors; `Err` inside is the refusal to send to the device. A
+    /// checkpoint of another hub (or of this one before a restore) is not
+    /// kept: the device catches up in full.
+    pub fn authenticate(
         &self,
-        token: &str,
-        actors: &[Vec<u8>],
-        checkpoint: Option<u64>,
+        hello: &Hello,
     ) -> Result<std::result::Result<DeviceIdentity, ErrorMessage>> {
+        let (token, actors) = (&hello.token, &hello.actors);
+        let checkpoint = hello
+            .since
+            .filter(|c| c.hub == Store::hub_id(self))
+            .map(|c| c.seq);
+        if let Some(since) = hello.since.filter(|_| checkpoint.is_none()) {
+            // Another hub's, or this one's before a restore: a full catch-up.
+            tracing::info!(
+                "a device's checkpoint is of hub {}, not this one: it catches up in full",
+                since.hub
+            );
+        }
         let refuse = |code, message: &str| {
             Ok(Err(ErrorMessage {
                 code,
