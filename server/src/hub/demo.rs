@@ -11,7 +11,7 @@ use client_core::units::{Unit, UnitLevel};
 
 use super::publish::publish_all;
 use crate::store::identity::{DeviceKind, Role};
-use crate::store::{Result, Store, StoreError};
+use crate::store::{Result, Store};
 
 /// The `meta` key under which the first start keeps the log-ins it printed.
 const LOGINS_META: &str = "demo_logins";
@@ -85,18 +85,18 @@ pub fn seed(store: &Store) -> Result<String> {
             full_name,
             DEMO_PASSWORD,
             *role,
-            &UnitCode::parse(unit).map_err(|e| StoreError::Invalid(e.to_string()))?,
+            &UnitCode::parse(unit)?,
         )?;
     }
     let mut devices = Vec::new();
     for (name, unit, slots) in DEMO_DEVICES {
-        let unit = UnitCode::parse(unit).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let unit = UnitCode::parse(unit)?;
         let enrolment = store.create_enrolment(&unit, name, *slots, DeviceKind::Device, "demo")?;
         let device = store.enrol(&enrolment.code, &[])?;
         devices.push(device);
     }
     let spare = store.create_enrolment(
-        &UnitCode::parse("X0101").map_err(|e| StoreError::Invalid(e.to_string()))?,
+        &UnitCode::parse("X0101")?,
         "Thiết bị mới – Tân Phong",
         1,
         DeviceKind::Device,

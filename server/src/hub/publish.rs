@@ -16,14 +16,15 @@ pub fn publish_all(store: &Store) -> Result<()> {
         ConfigKind::Catalogue,
         &Catalogue::seed()
             .to_json()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            .map_err(|e| StoreError::ConfigEncoding(e.to_string()))?,
     )?;
     publish_calendar(store, &store.calendar())
 }
 
 /// Publishes the working calendar and starts computing deadlines with it.
 pub fn publish_calendar(store: &Store, calendar: &WorkingCalendar) -> Result<()> {
-    let json = serde_json::to_string(calendar).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let json =
+        serde_json::to_string(calendar).map_err(|e| StoreError::ConfigEncoding(e.to_string()))?;
     publish(store, ConfigKind::Calendar, &json)?;
     store.set_calendar_in_memory(calendar.clone());
     Ok(())
@@ -32,22 +33,21 @@ pub fn publish_calendar(store: &Store, calendar: &WorkingCalendar) -> Result<()>
 /// Publishes the unit tree as the store has it.
 pub fn publish_units(store: &Store) -> Result<()> {
     let json = serde_json::to_string(store.units().as_ref())
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        .map_err(|e| StoreError::ConfigEncoding(e.to_string()))?;
     publish(store, ConfigKind::Units, &json)
 }
 
 /// Publishes one configuration document if its content changed.
 pub fn publish(store: &Store, kind: ConfigKind, json: &str) -> Result<()> {
     if let Some(parent) = store.uplink()? {
-        return Err(StoreError::Invalid(format!(
-            "configuration is published by the top hub; this hub receives it from {parent}"
-        )));
+        return Err(StoreError::NotTopHub { parent });
     }
     store.publish_config(kind.doc_id(), |doc| {
         if config::read(doc).is_ok_and(|(_, body, _)| body == json) {
             return Ok(());
         }
-        config::write(doc, kind, json, now_ms()).map_err(|e| StoreError::Invalid(e.to_string()))
+        config::write(doc, kind, json, now_ms())
+            .map_err(|e| StoreError::ConfigEncoding(e.to_string()))
     })?;
     Ok(())
 }

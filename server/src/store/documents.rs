@@ -305,8 +305,9 @@ impl Store {
             let mut out = Vec::new();
             for row in rows {
                 let (id, bytes) = row?;
-                let id = <[u8; 16]>::try_from(id.as_slice())
-                    .map_err(|_| StoreError::Invalid("stored document id is damaged".into()))?;
+                let id = <[u8; 16]>::try_from(id.as_slice()).map_err(|_| {
+                    StoreError::DamagedRecord("stored document id is damaged".into())
+                })?;
                 out.push((DocId::from_bytes(id), bytes));
             }
             Ok(out)
@@ -521,9 +522,7 @@ impl Store {
                 .as_ref()
                 .is_some_and(|r| r.kind != DocKind::Config.as_str())
             {
-                return Err(StoreError::Invalid(format!(
-                    "document {id} is not a configuration document"
-                )));
+                return Err(StoreError::NotConfiguration(id));
             }
             let mut doc = self
                 .load_doc_tx(tx, &id)?
@@ -613,7 +612,7 @@ impl HubStore for Store {
             let mut upto = after;
             let mut stopped_early = false;
             for (i, (id_bytes, last_seq, snapshot_seq, snapshot)) in rows.iter().enumerate() {
-                let id = DocId::from_bytes(id_bytes.as_slice().try_into().map_err(|_| StoreError::Invalid("stored document id is damaged".into()))?);
+                let id = DocId::from_bytes(id_bytes.as_slice().try_into().map_err(|_| StoreError::DamagedRecord("stored document id is damaged".into()))?);
                 // A device behind the snapshot gets the whole document,
                 // unless the snapshot is the document as this device pushed
                 // it new (its change row, kept, says so): it has that.
@@ -674,7 +673,7 @@ impl HubStore for Store {
                     <[u8; 16]>::try_from(id.as_slice()),
                     <[u8; 16]>::try_from(digest.as_slice()),
                 ) else {
-                    return Err(StoreError::Invalid(
+                    return Err(StoreError::DamagedRecord(
                         "stored document id or digest is damaged".into(),
                     ));
                 };

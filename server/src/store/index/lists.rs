@@ -116,13 +116,12 @@ impl Store {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 ))?;
             row.map(|(id, unit)| {
-                let id: [u8; 16] = id
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| StoreError::Invalid("stored document id is damaged".into()))?;
+                let id: [u8; 16] = id.as_slice().try_into().map_err(|_| {
+                    StoreError::DamagedRecord("stored document id is damaged".into())
+                })?;
                 Ok((
                     DocId::from_bytes(id),
-                    UnitCode::parse(&unit).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    UnitCode::parse(&unit).map_err(|e| StoreError::DamagedRecord(e.to_string()))?,
                 ))
             })
             .transpose()

@@ -212,7 +212,7 @@ fn listed(
     while let Some(r) = rows.next()? {
         let facts = facts_from_row(r, 0, &mut shared).map_err(|e| {
             let code: String = r.get(7).unwrap_or_default();
-            StoreError::Invalid(format!(
+            StoreError::DamagedRecord(format!(
                 "the index row of {code}: {e}; run motcua admin verify"
             ))
         })?;

@@ -11,7 +11,7 @@ use rusqlite::params_from_iter;
 use serde::{Deserialize, Serialize};
 
 use super::lists::{DossierSummary, SUMMARY_COLUMNS, summary_from_row};
-use crate::store::{Result, Store, StoreError};
+use crate::store::{Result, Store};
 
 /// Filters of the dossier list; all optional, combined with AND.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -46,7 +46,7 @@ impl Store {
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
         let units: Vec<&UnitCode> = match &filter.unit {
             Some(u) => {
-                let u = UnitCode::parse(u).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let u = UnitCode::parse(u)?;
                 // A unit outside the caller's scope is as empty as an unknown one.
                 scope
                     .iter()
@@ -72,11 +72,7 @@ impl Store {
             values.push(i64::from(status).into());
         }
         if let Some(stage) = &filter.stage {
-            let stage: Stage = stage
-                .parse()
-                .map_err(|e: client_core::stage::UnknownStage| {
-                    StoreError::Invalid(e.to_string())
-                })?;
+            let stage: Stage = stage.parse()?;
             conditions.push("stage = ?".into());
             values.push(stage.as_str().to_string().into());
         }
