@@ -88,7 +88,7 @@ fn prepare_hub(
         });
     }
     store.upsert_units(&units)?;
-    server::hub::demo::publish_all(&store)?;
+    server::hub::publish::publish_all(&store)?;
     let mut enrolled = Vec::new();
     for (i, at) in devices.iter().enumerate() {
         let unit = at.map_or_else(|| province.clone(), commune);
@@ -642,8 +642,7 @@ fn hub_memory_at(dossiers: usize, devices: usize, peer: bool, main: bool) -> any
     let reconnected_in = load.wait_in_sync(Duration::from_secs(600))?;
     std::thread::sleep(Duration::from_secs(2));
     let hub_peak = measure::peak_rss_kib(pid)?;
-    let stored: i64 = rusqlite::Connection::open(load.hub.data.path().join("motcua.sqlite"))?
-        .query_row("SELECT COUNT(*) FROM dossiers", [], |r| r.get(0))?;
+    let stored = Store::open(load.hub.data.path())?.dossier_count()?;
     let failed = load.shared.failed.load(Ordering::SeqCst);
     let (hub, sims) = load.stop()?;
     let received: usize = sims.iter().map(|d| d.replica.dossiers().count()).sum();

@@ -81,12 +81,9 @@ impl OurDevice {
     }
 
     pub fn setting(&self, key: &str) -> anyhow::Result<String> {
-        let conn = rusqlite::Connection::open(self.dir.join("device.sqlite"))?;
-        Ok(
-            conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })?,
-        )
+        server::device::storage::SqliteStorage::open(&self.dir)?
+            .setting(key)?
+            .with_context(|| format!("the device has no setting {key}"))
     }
 
     /// Every dossier on the device, as JSON lines.
@@ -310,19 +307,10 @@ pub fn scenario(ours: &OurHub) -> anyhow::Result<Scenario> {
 /// hub stored them) and the new documents it pushes (each saved whole, in
 /// Automerge's compressed document format).
 fn floor(hub: &HubProcess, checkpoint: i64, device_id: &str) -> anyhow::Result<u64> {
-    let conn = rusqlite::Connection::open(hub.data.path().join("motcua.sqlite"))?;
-    let received: i64 = conn.query_row(
-        "SELECT COALESCE(SUM(length(bytes)), 0) FROM changes WHERE seq > ?1 AND origin != ?2",
-        rusqlite::params![checkpoint, device_id],
-        |r| r.get(0),
-    )?;
-    let mut new_docs: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
-    let mut rows =
-        conn.prepare("SELECT doc_id, bytes FROM changes WHERE origin = ?1 ORDER BY seq")?;
-    for row in rows.query_map([device_id], |r| {
-        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
-    })? {
-        let (doc, bytes) = row?;
+    let store = server::store::Store::open(hub.data.path())?;
+    let received = store.change_bytes_after(u64::try_from(checkpoint)?, device_id)?;
+    let mut new_docs: std::collections::BTreeMap<_, Vec<u8>> = Default::default();
+    for (doc, bytes) in store.changes_from(device_id)? {
         new_docs.entry(doc).or_default().extend_from_slice(&bytes);
     }
     let mut sent = 0;
@@ -332,7 +320,7 @@ fn floor(hub: &HubProcess, checkpoint: i64, device_id: &str) -> anyhow::Result<u
             .save()
             .len();
     }
-    Ok(received as u64 + sent as u64)
+    Ok(received + sent as u64)
 }
 
 type Line = (String, serde_json::Value);

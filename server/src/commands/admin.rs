@@ -156,7 +156,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 effective_to: None,
             };
             store.upsert_units(&[unit])?;
-            server::hub::demo::publish_units(&store)?;
+            server::hub::publish::publish_units(&store)?;
             println!("{}", serde_json::json!({ "unit": code }));
         }
         Command::User {

@@ -25,7 +25,7 @@ use serde_json::json;
 
 use super::Hub;
 use super::api::{ApiError, blocking, caller};
-use super::demo;
+use super::publish;
 use crate::store::identity::{Role, User};
 use crate::store::{Store, StoreError};
 
@@ -120,7 +120,7 @@ async fn save_unit(
         };
         store.upsert_units(std::slice::from_ref(&unit))?;
         audit(store, by, "unit.save", unit.code.as_str(), &unit.name)?;
-        demo::publish_units(store)
+        publish::publish_units(store)
     })
     .await?;
     Ok(Json(hub.store.units().as_ref().clone()).into_response())
@@ -233,7 +233,7 @@ async fn edit_procedure(
         let json = catalogue
             .to_json()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        demo::publish(store, ConfigKind::Catalogue, &json)?;
+        publish::publish(store, ConfigKind::Catalogue, &json)?;
         audit(store, by, "catalogue.edit", &id, "")?;
         Ok(catalogue.procedure(&id).cloned())
     })
@@ -322,7 +322,7 @@ async fn set_day(
             }
             DayKind::Normal => "normal",
         };
-        demo::publish_calendar(store, &calendar)?;
+        publish::publish_calendar(store, &calendar)?;
         audit(store, by, "calendar.day", &edit.date.to_string(), what)?;
         Ok(year_view(&calendar, edit.date.year()))
     })
@@ -346,7 +346,7 @@ async fn seed_year(
                     .map_err(|e| StoreError::Invalid(e.to_string()))?;
             }
         }
-        demo::publish_calendar(store, &calendar)?;
+        publish::publish_calendar(store, &calendar)?;
         audit(store, by, "calendar.seed", &q.year.to_string(), "")?;
         Ok(year_view(&calendar, q.year))
     })
@@ -361,5 +361,5 @@ fn audit(
     target: &str,
     detail: &str,
 ) -> Result<(), StoreError> {
-    store.write(|tx| crate::store::audit::record(tx, by, action, target, detail))
+    store.audit(by, action, target, detail)
 }

@@ -78,7 +78,7 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Invalid(m) => ApiError::bad_request(m),
+            e if e.is_bad_request() => ApiError::bad_request(e.to_string()),
             StoreError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
             e if e.is_disk_full() => {
                 tracing::error!("store error: {e}");

@@ -1,5 +1,4 @@
-//! `motcua serve --demo`: a small province to try the product with, and the
-//! publication of configuration documents (also used outside the demo).
+//! `motcua serve --demo`: a small province to try the product with.
 //!
 //! The demo province has a commune-only branch (the post-2025 shape) and a
 //! district with a commune under it (older deployments), users of every
@@ -7,15 +6,15 @@
 //! Seeding happens once per data directory; later starts print the same
 //! log-ins.
 
-use client_core::calendar::WorkingCalendar;
-use client_core::catalogue::Catalogue;
-use client_core::config::{self, ConfigKind};
 use client_core::ids::UnitCode;
 use client_core::units::{Unit, UnitLevel};
-use rusqlite::OptionalExtension;
 
+use super::publish::publish_all;
 use crate::store::identity::{DeviceKind, Role};
-use crate::store::{Result, Store, StoreError, now_ms};
+use crate::store::{Result, Store};
+
+/// The `meta` key under which the first start keeps the log-ins it printed.
+const LOGINS_META: &str = "demo_logins";
 
 /// The demo users' password.
 pub const DEMO_PASSWORD: &str = "motcua2026";
@@ -76,14 +75,7 @@ const DEMO_DEVICES: &[(&str, &str, u8)] = &[
 
 /// Seeds the demo once and returns the text with the log-ins to print.
 pub fn seed(store: &Store) -> Result<String> {
-    if let Some(text) = store.read(|c| {
-        Ok(c.query_row(
-            "SELECT value FROM meta WHERE key = 'demo_logins'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()?)
-    })? {
+    if let Some(text) = store.meta(LOGINS_META)? {
         return Ok(text);
     }
     store.upsert_units(&demo_units())?;
@@ -93,18 +85,18 @@ pub fn seed(store: &Store) -> Result<String> {
             full_name,
             DEMO_PASSWORD,
             *role,
-            &UnitCode::parse(unit).map_err(|e| StoreError::Invalid(e.to_string()))?,
+            &UnitCode::parse(unit)?,
         )?;
     }
     let mut devices = Vec::new();
     for (name, unit, slots) in DEMO_DEVICES {
-        let unit = UnitCode::parse(unit).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let unit = UnitCode::parse(unit)?;
         let enrolment = store.create_enrolment(&unit, name, *slots, DeviceKind::Device, "demo")?;
         let device = store.enrol(&enrolment.code, &[])?;
         devices.push(device);
     }
     let spare = store.create_enrolment(
-        &UnitCode::parse("X0101").map_err(|e| StoreError::Invalid(e.to_string()))?,
+        &UnitCode::parse("X0101")?,
         "Thiết bị mới – Tân Phong",
         1,
         DeviceKind::Device,
@@ -127,56 +119,6 @@ pub fn seed(store: &Store) -> Result<String> {
         "One-time enrolment code for a new device of X0101 (valid 24 h): {}\n",
         spare.code
     ));
-    store.write(|tx| {
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('demo_logins', ?1)",
-            [&text],
-        )?;
-        Ok(())
-    })?;
+    store.set_meta(LOGINS_META, &text)?;
     Ok(text)
-}
-
-/// Publishes the unit tree, catalogue and calendar configuration documents.
-pub fn publish_all(store: &Store) -> Result<()> {
-    publish_units(store)?;
-    publish(
-        store,
-        ConfigKind::Catalogue,
-        &Catalogue::seed()
-            .to_json()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?,
-    )?;
-    publish_calendar(store, &store.calendar())
-}
-
-/// Publishes the working calendar and starts computing deadlines with it.
-pub fn publish_calendar(store: &Store, calendar: &WorkingCalendar) -> Result<()> {
-    let json = serde_json::to_string(calendar).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    publish(store, ConfigKind::Calendar, &json)?;
-    store.set_calendar_in_memory(calendar.clone());
-    Ok(())
-}
-
-pub fn publish_units(store: &Store) -> Result<()> {
-    let json = serde_json::to_string(store.units().as_ref())
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    publish(store, ConfigKind::Units, &json)
-}
-
-/// Publishes one configuration document if its content changed. Only the
-/// top hub publishes; hubs below receive configuration from it.
-pub fn publish(store: &Store, kind: ConfigKind, json: &str) -> Result<()> {
-    if let Some(parent) = store.uplink()? {
-        return Err(StoreError::Invalid(format!(
-            "configuration is published by the top hub; this hub receives it from {parent}"
-        )));
-    }
-    store.publish_config(kind.doc_id(), |doc| {
-        if config::read(doc).is_ok_and(|(_, body, _)| body == json) {
-            return Ok(());
-        }
-        config::write(doc, kind, json, now_ms()).map_err(|e| StoreError::Invalid(e.to_string()))
-    })?;
-    Ok(())
 }

@@ -9,7 +9,8 @@
 //! - [`browser_devices`] — a logged-in user's browser enrols itself.
 //! - [`webapp`] — serving the built web app, with its caching rules.
 //! - [`reports`] — report 06a, the late-dossier report, forms 06 and 07.
-//! - [`demo`] — the demo province and the publication of configuration.
+//! - [`demo`] — the demo province.
+//! - [`publish`] — publishing units, catalogue and calendar to devices.
 //! - [`seed`] — filling a hub with realistic dossiers fast, through its own
 //!   commit path (benchmarks, trials at a province's scale).
 //! - [`metrics`] — Prometheus metrics.
@@ -22,6 +23,7 @@ pub mod api;
 pub mod browser_devices;
 pub mod demo;
 pub mod metrics;
+pub mod publish;
 pub mod reports;
 pub mod requests;
 pub mod seed;

@@ -5,7 +5,7 @@
 //! dossiers and records their stages with [`Activity`] on an in-memory
 //! replica, as `motcua generate` does on a real device. What that counter
 //! would push goes through the store's own commit path
-//! ([`Store::commit_device_push`]: admission, change rows, snapshots, index
+//! ([`Store::commit_push`]: admission, change rows, snapshots, index
 //! tables), a thousand documents a transaction rather than a frame at a time
 //! over a socket. So the hub ends up holding exactly what real pushes would
 //! have left, only sooner. The counters work on every core; the commits are
@@ -20,7 +20,7 @@ use automerge::ActorId;
 use client_core::codes::{CodeIssuer, CodeSlot};
 use client_core::ids::UnitCode;
 use client_core::sync::hub::DeviceIdentity;
-use client_core::sync::protocol::{DocChanges, DocOutcome, Push};
+use client_core::sync::protocol::{DocChanges, DocOutcome, Hello, Push};
 use client_core::sync::replica::{DeviceReplica, MemoryStorage, SyncReplica};
 
 use crate::device::activity::{Activity, catalogue_and_calendar};
@@ -121,11 +121,16 @@ impl Counter {
         let name = format!("Quầy dữ liệu mẫu – {unit}");
         let enrolment = store.create_enrolment(unit, &name, slots, DeviceKind::Device, "seed")?;
         let device = store.enrol(&enrolment.code, std::slice::from_ref(&actor))?;
-        let identity =
-            match store.authenticate_device(&device.token, &[actor.to_bytes().to_vec()], None)? {
-                Ok(identity) => identity,
-                Err(refused) => bail!("the hub refused the counter of {unit}: {}", refused.message),
-            };
+        let hello = Hello {
+            token: device.token.clone(),
+            since: None,
+            actors: vec![actor.to_bytes().to_vec()],
+            agent: "motcua seed".into(),
+        };
+        let identity = match store.authenticate(&hello)? {
+            Ok(identity) => identity,
+            Err(refused) => bail!("the hub refused the counter of {unit}: {}", refused.message),
+        };
         let slots = device
             .code_slots
             .iter()
@@ -251,7 +256,7 @@ pub fn seed_dossiers(
                 batch: number as u64,
                 docs: made.docs,
             };
-            let (results, _) = store.commit_device_push(&made.identity, push)?;
+            let (results, _) = store.commit_push(&made.identity, push)?;
             for result in &results {
                 if let DocOutcome::Refused { reason, message } = &result.outcome {
                     bail!(
@@ -305,14 +310,7 @@ mod tests {
         assert_eq!(store.dossier_count().unwrap(), 31);
         assert_eq!(store.verify_index().unwrap(), Vec::<String>::new());
 
-        let per_unit: Vec<(String, i64)> = store
-            .read(|c| {
-                let mut stmt =
-                    c.prepare("SELECT unit, count(*) FROM dossiers GROUP BY unit ORDER BY unit")?;
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-            })
-            .unwrap();
+        let per_unit = store.dossiers_per_unit().unwrap();
         assert_eq!(
             per_unit,
             vec![("X0101".to_string(), 16), ("X0102".to_string(), 15)]
@@ -331,13 +329,7 @@ mod tests {
             let id: DocId = line["doc_id"].as_str().unwrap().parse().unwrap();
             let unit = line["dossier"]["unit"].as_str().unwrap();
             let counter = &seeded.devices[usize::from(unit == "X0102")];
-            let origins: Vec<String> = store
-                .read(|c| {
-                    let mut stmt = c.prepare("SELECT origin FROM changes WHERE doc_id = ?1")?;
-                    let rows = stmt.query_map([id.as_bytes()], |r| r.get(0))?;
-                    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-                })
-                .unwrap();
+            let origins = store.change_origins(&id).unwrap();
             assert_eq!(&origins, std::slice::from_ref(counter), "{id}");
             let doc = store.load_doc(&id).unwrap().expect("stored");
             let dossier = DossierDoc::read_from(&doc).unwrap();

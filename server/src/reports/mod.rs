@@ -722,7 +722,7 @@ pub fn control_sheet(
         return Ok(None);
     };
     let dossier = client_core::dossier::DossierDoc::read_from(&doc).map_err(|e| {
-        StoreError::Invalid(format!("stored dossier {code} does not validate: {e}"))
+        StoreError::DamagedRecord(format!("stored dossier {code} does not validate: {e}"))
     })?;
     let sheet = ControlSheet::of(&dossier, &store.calendar(), crate::store::now_ms())
         .map_err(|e| StoreError::Invalid(format!("dossier {code}: {e}")))?;

@@ -300,9 +300,7 @@ impl Store {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            Err(StoreError::Invalid(format!(
-                "the push could not be processed: {what}"
-            )))
+            Err(StoreError::PushFailed(what))
         });
         match admitted {
             Ok(admitted) => {

@@ -269,6 +269,51 @@ impl Store {
         })
     }
 
+    /// Who each stored change row of a document came from, in sequence
+    /// order (a device id, `hub`, or [`UPLINK_ORIGIN`]).
+    pub fn change_origins(&self, id: &DocId) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT origin FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([id.as_bytes()], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// The bytes of the change rows stored after `seq` that did not come
+    /// from `origin`: what a device of that id checkpointed at `seq` has
+    /// still to receive, at least.
+    pub fn change_bytes_after(&self, seq: u64, excluding_origin: &str) -> Result<u64> {
+        self.read(|c| {
+            let bytes: i64 = c.query_row(
+                "SELECT COALESCE(SUM(length(bytes)), 0) FROM changes WHERE seq > ?1 AND origin != ?2",
+                params![seq as i64, excluding_origin],
+                |r| r.get(0),
+            )?;
+            Ok(bytes as u64)
+        })
+    }
+
+    /// The stored change rows that came from `origin`, in sequence order.
+    pub fn changes_from(&self, origin: &str) -> Result<Vec<(DocId, Vec<u8>)>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT doc_id, bytes FROM changes WHERE origin = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([origin], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, bytes) = row?;
+                let id = <[u8; 16]>::try_from(id.as_slice()).map_err(|_| {
+                    StoreError::DamagedRecord("stored document id is damaged".into())
+                })?;
+                out.push((DocId::from_bytes(id), bytes));
+            }
+            Ok(out)
+        })
+    }
+
     pub fn document_count(&self) -> Result<i64> {
         self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?))
     }
@@ -349,7 +394,7 @@ impl Store {
     /// once the transaction holding this one has committed.
     ///
     /// [`committer`]: super::committer
-    pub fn commit_device_push(
+    pub fn commit_push(
         &self,
         device: &DeviceIdentity,
         push: Push,
@@ -477,9 +522,7 @@ impl Store {
                 .as_ref()
                 .is_some_and(|r| r.kind != DocKind::Config.as_str())
             {
-                return Err(StoreError::Invalid(format!(
-                    "document {id} is not a configuration document"
-                )));
+                return Err(StoreError::NotConfiguration(id));
             }
             let mut doc = self
                 .load_doc_tx(tx, &id)?
@@ -512,9 +555,35 @@ impl Store {
         }
         out.map(|(c, _)| c)
     }
+}
 
-    fn changes_page(
-        &self,
+fn current_seq(conn: &Connection) -> Result<u64> {
+    let seq: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'changes'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(seq.unwrap_or(0) as u64)
+}
+
+impl HubStore for Store {
+    type Error = StoreError;
+
+    fn hub_id(&self) -> HubId {
+        Store::hub_id(self)
+    }
+
+    fn authenticate(
+        &mut self,
+        hello: &Hello,
+    ) -> Result<std::result::Result<DeviceIdentity, ErrorMessage>> {
+        Store::authenticate(self, hello)
+    }
+
+    fn changes_since(
+        &mut self,
         device: &DeviceIdentity,
         since: u64,
         after: u64,
@@ -543,7 +612,7 @@ impl Store {
             let mut upto = after;
             let mut stopped_early = false;
             for (i, (id_bytes, last_seq, snapshot_seq, snapshot)) in rows.iter().enumerate() {
-                let id = DocId::from_bytes(id_bytes.as_slice().try_into().map_err(|_| StoreError::Invalid("stored document id is damaged".into()))?);
+                let id = DocId::from_bytes(id_bytes.as_slice().try_into().map_err(|_| StoreError::DamagedRecord("stored document id is damaged".into()))?);
                 // A device behind the snapshot gets the whole document,
                 // unless the snapshot is the document as this device pushed
                 // it new (its change row, kept, says so): it has that.
@@ -580,7 +649,15 @@ impl Store {
         })
     }
 
-    fn scope_items(&self, device: &DeviceIdentity) -> Result<Vec<Item>> {
+    fn commit_push(
+        &mut self,
+        device: &DeviceIdentity,
+        push: Push,
+    ) -> Result<(Vec<DocResult>, Vec<Committed>)> {
+        Store::commit_push(self, device, push)
+    }
+
+    fn items(&mut self, device: &DeviceIdentity) -> Result<Vec<Item>> {
         let (filter, scope) = scope_filter(self, device);
         self.read(|conn| {
             let mut stmt = conn.prepare(&format!(
@@ -596,7 +673,7 @@ impl Store {
                     <[u8; 16]>::try_from(id.as_slice()),
                     <[u8; 16]>::try_from(digest.as_slice()),
                 ) else {
-                    return Err(StoreError::Invalid(
+                    return Err(StoreError::DamagedRecord(
                         "stored document id or digest is damaged".into(),
                     ));
                 };
@@ -606,9 +683,8 @@ impl Store {
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn repair_docs(
-        &self,
+    fn repair(
+        &mut self,
         device: &DeviceIdentity,
         docs: &[(DocId, Vec<ChangeHash>)],
     ) -> Result<(Vec<DocChanges>, Vec<(DocId, Vec<ChangeHash>)>)> {
@@ -640,73 +716,6 @@ impl Store {
             }
         }
         Ok((changes, heads))
-    }
-}
-
-fn current_seq(conn: &Connection) -> Result<u64> {
-    let seq: Option<i64> = conn
-        .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'changes'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(seq.unwrap_or(0) as u64)
-}
-
-impl HubStore for Store {
-    type Error = StoreError;
-
-    fn hub_id(&self) -> HubId {
-        Store::hub_id(self)
-    }
-
-    fn authenticate(
-        &mut self,
-        hello: &Hello,
-    ) -> Result<std::result::Result<DeviceIdentity, ErrorMessage>> {
-        let checkpoint = hello
-            .since
-            .filter(|c| c.hub == Store::hub_id(self))
-            .map(|c| c.seq);
-        if let Some(since) = hello.since.filter(|_| checkpoint.is_none()) {
-            // Another hub's, or this one's before a restore: a full catch-up.
-            tracing::info!(
-                "a device's checkpoint is of hub {}, not this one: it catches up in full",
-                since.hub
-            );
-        }
-        self.authenticate_device(&hello.token, &hello.actors, checkpoint)
-    }
-
-    fn changes_since(
-        &mut self,
-        device: &DeviceIdentity,
-        since: u64,
-        after: u64,
-        max_bytes: usize,
-    ) -> Result<ChangesPage> {
-        self.changes_page(device, since, after, max_bytes)
-    }
-
-    fn commit_push(
-        &mut self,
-        device: &DeviceIdentity,
-        push: Push,
-    ) -> Result<(Vec<DocResult>, Vec<Committed>)> {
-        self.commit_device_push(device, push)
-    }
-
-    fn items(&mut self, device: &DeviceIdentity) -> Result<Vec<Item>> {
-        self.scope_items(device)
-    }
-
-    fn repair(
-        &mut self,
-        device: &DeviceIdentity,
-        docs: &[(DocId, Vec<ChangeHash>)],
-    ) -> Result<(Vec<DocChanges>, Vec<(DocId, Vec<ChangeHash>)>)> {
-        self.repair_docs(device, docs)
     }
 
     fn now(&self) -> i64 {

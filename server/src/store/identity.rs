@@ -11,13 +11,16 @@ use automerge::ActorId;
 use client_core::codes::CodeSlot;
 use client_core::ids::UnitCode;
 use client_core::sync::hub::DeviceIdentity;
-use client_core::sync::protocol::{ErrorCode, ErrorMessage};
+use client_core::sync::protocol::{ErrorCode, ErrorMessage, Hello};
 use client_core::units::{Unit, UnitLevel, UnitTree};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use super::{Result, Store, StoreError, now_ms, random_bytes};
+use super::{EnrolmentRefusal, Result, Store, StoreError, now_ms, random_bytes};
+
+/// The most dossier code slots one device holds.
+const MAX_CODE_SLOTS: u8 = 10;
 
 /// How long a log-in lasts.
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
@@ -134,8 +137,9 @@ pub fn load_units(conn: &Connection) -> Result<UnitTree> {
     let mut units = Vec::new();
     for row in rows {
         let (code, name, level, parent, from, to) = row?;
-        let bad =
-            |what: &str| StoreError::Invalid(format!("unit {code}: stored {what} is damaged"));
+        let bad = |what: &str| {
+            StoreError::DamagedRecord(format!("unit {code}: stored {what} is damaged"))
+        };
         units.push(Unit {
             code: UnitCode::parse(&code).map_err(|_| bad("code"))?,
             name: name.clone(),
@@ -155,7 +159,7 @@ pub fn load_units(conn: &Connection) -> Result<UnitTree> {
                 .map_err(|_| bad("effective_to"))?,
         });
     }
-    UnitTree::new(units).map_err(|e| StoreError::Invalid(format!("stored unit tree: {e}")))
+    UnitTree::new(units).map_err(|e| StoreError::DamagedRecord(format!("stored unit tree: {e}")))
 }
 
 fn level_str(level: UnitLevel) -> String {
@@ -175,7 +179,7 @@ impl Store {
             .cloned()
             .collect();
         all.extend(units.iter().cloned());
-        let tree = UnitTree::new(all).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let tree = UnitTree::new(all)?;
         // Parents before children, for the foreign key.
         let mut ordered: Vec<&Unit> = units.iter().collect();
         ordered.sort_by_key(|u| tree.ancestors(&u.code).len());
@@ -222,24 +226,20 @@ impl Store {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-')
         {
-            return Err(StoreError::Invalid(
-                "a username is letters, digits, '.', '_' or '-'".into(),
-            ));
+            return Err(StoreError::BadUsername);
         }
         if password.chars().count() < 8 {
-            return Err(StoreError::Invalid(
-                "a password needs at least 8 characters".into(),
-            ));
+            return Err(StoreError::ShortPassword);
         }
         if !self.units().contains(unit) {
-            return Err(StoreError::Invalid(format!("unit {unit} does not exist")));
+            return Err(StoreError::UnknownUnit(unit.clone()));
         }
         let hash = hash_password(password)?;
         let full_name = client_core::search::normalize(full_name);
         self.write(|tx| {
             let taken: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)", [&username], |r| r.get(0))?;
             if taken {
-                return Err(StoreError::Invalid(format!("user {username} already exists")));
+                return Err(StoreError::Duplicate { what: "user", id: username.clone() });
             }
             tx.execute(
                 "INSERT INTO users (username, full_name, password_hash, role, unit, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
@@ -263,7 +263,8 @@ impl Store {
                 "SELECT username, full_name, role, unit, active FROM users ORDER BY unit, username",
             )?;
             let rows = stmt.query_map([], user_from_row)?;
-            rows.map(|r| r?.map_err(StoreError::Invalid)).collect()
+            rows.map(|r| r?.map_err(StoreError::DamagedRecord))
+                .collect()
         })
     }
 
@@ -276,7 +277,7 @@ impl Store {
                     user_from_row,
                 )
                 .optional()?;
-            row.transpose().map_err(StoreError::Invalid)
+            row.transpose().map_err(StoreError::DamagedRecord)
         })
     }
 
@@ -382,13 +383,13 @@ impl Store {
         by: &str,
     ) -> Result<Enrolment> {
         if !self.units().contains(unit) {
-            return Err(StoreError::Invalid(format!("unit {unit} does not exist")));
+            return Err(StoreError::UnknownUnit(unit.clone()));
         }
         // A leader's phone that only reads and records stages needs none.
-        if kind == DeviceKind::Device && slots > 10 {
-            return Err(StoreError::Invalid(
-                "a device holds at most 10 code slots".into(),
-            ));
+        if kind == DeviceKind::Device && slots > MAX_CODE_SLOTS {
+            return Err(StoreError::TooManyCodeSlots {
+                max: MAX_CODE_SLOTS,
+            });
         }
         let code = random_enrolment_code();
         let now = now_ms();
@@ -425,15 +426,15 @@ impl Store {
                 )
                 .optional()?;
             let Some((unit, name, kind, slots, expires_at, used_at)) = row else {
-                return Err(StoreError::Invalid("this enrolment code is not valid; ask an administrator for a new one".into()));
+                return Err(StoreError::Enrolment(EnrolmentRefusal::Unknown));
             };
             if used_at.is_some() {
-                return Err(StoreError::Invalid("this enrolment code was already used; ask an administrator for a new one".into()));
+                return Err(StoreError::Enrolment(EnrolmentRefusal::Used));
             }
             if expires_at < now {
-                return Err(StoreError::Invalid("this enrolment code has expired; ask an administrator for a new one".into()));
+                return Err(StoreError::Enrolment(EnrolmentRefusal::Expired));
             }
-            let kind = DeviceKind::parse(&kind).ok_or_else(|| StoreError::Invalid(format!("enrolment kind '{kind}' is damaged")))?;
+            let kind = DeviceKind::parse(&kind).ok_or_else(|| StoreError::DamagedRecord(format!("enrolment kind '{kind}' is damaged")))?;
             // A hub below issues no codes itself; its devices get slots from
             // its own share.
             let wanted = if kind == DeviceKind::Hub { 0 } else { slots };
@@ -443,7 +444,7 @@ impl Store {
                 let all_taken: Vec<CodeSlot> = taken.iter().chain(given.iter()).copied().collect();
                 match CodeSlot::first_free_in(&all_taken, range.clone()) {
                     Some(slot) => given.push(slot),
-                    None => return Err(StoreError::Invalid(format!("unit {unit} has no free dossier code slot; revoke an unused device"))),
+                    None => return Err(StoreError::NoFreeCodeSlot { unit }),
                 }
             }
             let slot_numbers: Vec<u8> = given.iter().map(|s| s.index()).collect();
@@ -462,7 +463,7 @@ impl Store {
             Ok(EnrolledDevice {
                 device_id: device_id.clone(),
                 name,
-                unit: UnitCode::parse(&unit).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                unit: UnitCode::parse(&unit).map_err(|e| StoreError::DamagedRecord(e.to_string()))?,
                 token: token.clone(),
                 code_slots: slot_numbers,
             })
@@ -504,13 +505,26 @@ impl Store {
         })
     }
 
-    /// Checks a device token for a sync connection and binds new actors.
-    pub fn authenticate_device(
+    /// Checks a device's token for a sync connection and binds its new
+    /// actors; `Err` inside is the refusal to send to the device. A
+    /// checkpoint of another hub (or of this one before a restore) is not
+    /// kept: the device catches up in full.
+    pub fn authenticate(
         &self,
-        token: &str,
-        actors: &[Vec<u8>],
-        checkpoint: Option<u64>,
+        hello: &Hello,
     ) -> Result<std::result::Result<DeviceIdentity, ErrorMessage>> {
+        let (token, actors) = (&hello.token, &hello.actors);
+        let checkpoint = hello
+            .since
+            .filter(|c| c.hub == Store::hub_id(self))
+            .map(|c| c.seq);
+        if let Some(since) = hello.since.filter(|_| checkpoint.is_none()) {
+            // Another hub's, or this one's before a restore: a full catch-up.
+            tracing::info!(
+                "a device's checkpoint is of hub {}, not this one: it catches up in full",
+                since.hub
+            );
+        }
         let refuse = |code, message: &str| {
             Ok(Err(ErrorMessage {
                 code,
@@ -539,7 +553,7 @@ impl Store {
                 "this device was revoked by an administrator; enrol it again",
             );
         }
-        let unit = UnitCode::parse(&unit).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let unit = UnitCode::parse(&unit).map_err(|e| StoreError::DamagedRecord(e.to_string()))?;
         let actors: Vec<ActorId> = actors.iter().map(|a| ActorId::from(a.as_slice())).collect();
         let relay = DeviceKind::parse(&kind) == Some(DeviceKind::Hub);
         let written = self.write(|tx| {
@@ -625,10 +639,9 @@ fn bind_actor(
     relayed: bool,
 ) -> Result<()> {
     if !relayed && direct_owner(tx, actor)?.is_some_and(|owner| owner != device_id) {
-        return Err(StoreError::Invalid(format!(
-            "actor {} is already bound to another device",
-            actor.to_hex_string()
-        )));
+        return Err(StoreError::ActorTaken {
+            actor: actor.to_hex_string(),
+        });
     }
     tx.execute(
         "INSERT OR IGNORE INTO device_actors (actor, device_id, relayed) VALUES (?1, ?2, ?3)",
@@ -670,11 +683,11 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 
 fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::encode_b64(&random_bytes::<16>())
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        .map_err(|e| StoreError::PasswordHash(e.to_string()))?;
     argon2::Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))
+        .map_err(|e| StoreError::PasswordHash(e.to_string()))
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {

@@ -63,10 +63,48 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored document {doc} cannot be loaded: {message}")]
     Corrupt { doc: String, message: String },
+    /// A request the caller may correct (the HTTP handlers' own checks).
     #[error("{0}")]
     Invalid(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// A stored value that does not read back: the row was damaged, or
+    /// written by something else (`motcua admin verify` names index rows).
+    #[error("{0}")]
+    DamagedRecord(String),
+    #[error("unit {0} does not exist")]
+    UnknownUnit(client_core::ids::UnitCode),
+    #[error(transparent)]
+    BadUnitCode(#[from] client_core::ids::ParseError),
+    #[error(transparent)]
+    UnknownStage(#[from] client_core::stage::UnknownStage),
+    #[error(transparent)]
+    BadUnitTree(#[from] client_core::units::UnitTreeError),
+    #[error("a username is letters, digits, '.', '_' or '-'")]
+    BadUsername,
+    #[error("a password needs at least 8 characters")]
+    ShortPassword,
+    #[error("cannot hash password: {0}")]
+    PasswordHash(String),
+    #[error("{what} {id} already exists")]
+    Duplicate { what: &'static str, id: String },
+    #[error("a device holds at most {max} code slots")]
+    TooManyCodeSlots { max: u8 },
+    #[error("unit {unit} has no free dossier code slot; revoke an unused device")]
+    NoFreeCodeSlot { unit: String },
+    #[error("this enrolment code {0}; ask an administrator for a new one")]
+    Enrolment(EnrolmentRefusal),
+    #[error("actor {actor} is already bound to another device")]
+    ActorTaken { actor: String },
+    #[error("document {0} is not a configuration document")]
+    NotConfiguration(client_core::ids::DocId),
+    #[error("configuration is published by the top hub; this hub receives it from {parent}")]
+    NotTopHub { parent: String },
+    /// A configuration document that could not be written out.
+    #[error("{0}")]
+    ConfigEncoding(String),
+    #[error("the push could not be processed: {0}")]
+    PushFailed(String),
     #[error("the database could not commit: {0}")]
     CommitFailed(String),
     #[error("the hub's store is shutting down")]
@@ -99,7 +137,44 @@ pub enum StoreError {
     DiskFull(String),
 }
 
+/// Why an enrolment code is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EnrolmentRefusal {
+    #[error("is not valid")]
+    Unknown,
+    #[error("was already used")]
+    Used,
+    #[error("has expired")]
+    Expired,
+}
+
 impl StoreError {
+    /// Whether the caller can correct the request (an HTTP 400), as opposed
+    /// to a missing thing or a failure of the hub itself.
+    pub fn is_bad_request(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Invalid(_)
+                | StoreError::DamagedRecord(_)
+                | StoreError::UnknownUnit(_)
+                | StoreError::BadUnitCode(_)
+                | StoreError::UnknownStage(_)
+                | StoreError::BadUnitTree(_)
+                | StoreError::BadUsername
+                | StoreError::ShortPassword
+                | StoreError::PasswordHash(_)
+                | StoreError::Duplicate { .. }
+                | StoreError::TooManyCodeSlots { .. }
+                | StoreError::NoFreeCodeSlot { .. }
+                | StoreError::Enrolment(_)
+                | StoreError::ActorTaken { .. }
+                | StoreError::NotConfiguration(_)
+                | StoreError::NotTopHub { .. }
+                | StoreError::ConfigEncoding(_)
+                | StoreError::PushFailed(_)
+        )
+    }
+
     /// Whether this is the disk (or the database's size limit) being full:
     /// nothing was written, and the same write succeeds once there is space.
     pub fn is_disk_full(&self) -> bool {
@@ -171,10 +246,10 @@ impl Store {
             tx.commit()?;
             let mut hub_bytes = [0u8; 16];
             hex::decode_to_slice(&hub, &mut hub_bytes)
-                .map_err(|_| StoreError::Invalid("meta.hub_id is damaged".into()))?;
+                .map_err(|_| StoreError::DamagedRecord("meta.hub_id is damaged".into()))?;
             let actor = ActorId::from(
                 hex::decode(&actor)
-                    .map_err(|_| StoreError::Invalid("meta.hub_actor is damaged".into()))?,
+                    .map_err(|_| StoreError::DamagedRecord("meta.hub_actor is damaged".into()))?,
             );
             (HubId(hub_bytes), actor)
         };
@@ -203,7 +278,7 @@ impl Store {
             && let Ok((_, body, _)) = config::read(&doc)
         {
             let calendar: WorkingCalendar = serde_json::from_str(&body).map_err(|e| {
-                StoreError::Invalid(format!("the published calendar does not parse: {e}"))
+                StoreError::DamagedRecord(format!("the published calendar does not parse: {e}"))
             })?;
             store.set_calendar_in_memory(calendar);
         }
@@ -303,7 +378,7 @@ impl Store {
     }
 
     /// Runs `f` on a reader connection.
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(in crate::store) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = {
             let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
             pool.pop()
@@ -321,7 +396,10 @@ impl Store {
     }
 
     /// Runs `f` in one immediate write transaction, committed if it returns Ok.
-    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(in crate::store) fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         self.check_space()?;
         let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -334,7 +412,7 @@ impl Store {
     /// committed, and before the next write can start, they go to the commit
     /// listener — so listeners see changes in the order of their sequence
     /// numbers, which live connections rely on.
-    pub fn write_changes<T>(
+    pub(in crate::store) fn write_changes<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<(T, Vec<Committed>)>,
     ) -> Result<(T, Vec<Committed>)> {

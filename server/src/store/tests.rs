@@ -74,7 +74,7 @@ pub(super) fn dossier_numbered(actor: &ActorId, n: u16) -> DossierDoc {
 
 pub(super) fn push(store: &Store, dev: &DeviceIdentity, id: DocId, bytes: Vec<u8>) -> DocOutcome {
     let (results, _) = store
-        .commit_device_push(
+        .commit_push(
             dev,
             Push {
                 batch: 1,
