@@ -13,7 +13,7 @@ use client_core::ids::{IdNumber, PhoneNumber};
 use client_core::intake::{self, Reception};
 use client_core::search::SearchQuery;
 use client_core::stage::Stage;
-use server::device::activity::{Activity, catalogue_and_calendar};
+use server::activity::{Activity, catalogue_and_calendar};
 use server::device::{Device, keys};
 
 use super::choice::one_of;
@@ -335,7 +335,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let mut device = Device::open(&data)?;
             let lines = device.with(|r| {
                 r.dossiers()
-                    .map(|(id, d)| server::device::export_line(id, d))
+                    .map(|(id, d)| server::export::export_line(id, d))
                     .collect::<Vec<_>>()
             })?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
