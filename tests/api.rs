@@ -58,6 +58,63 @@ fn login_takes_the_right_password_only() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every route for staff, with a body that would not even parse: the session
+/// is checked first, so none of them reveals or does anything without one.
+const STAFF_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/me"),
+    ("GET", "/api/units"),
+    ("GET", "/api/dossiers"),
+    ("GET", "/api/dossiers/X0101-260101-0001"),
+    ("POST", "/api/admin/enrolments"),
+    ("GET", "/api/admin/devices"),
+    ("POST", "/api/admin/devices/dev-0/revoke"),
+    ("GET", "/api/admin/users"),
+    ("POST", "/api/admin/users"),
+    ("GET", "/api/admin/quarantine"),
+    ("GET", "/api/admin/audit"),
+    ("POST", "/api/admin/units"),
+    ("GET", "/api/admin/catalogue"),
+    ("PUT", "/api/admin/catalogue/procedures/1.001193"),
+    ("GET", "/api/admin/calendar"),
+    ("POST", "/api/admin/calendar/days"),
+    ("POST", "/api/admin/calendar/seed"),
+    ("POST", "/api/devices/browser"),
+    ("GET", "/api/reports/06a?from=2026-01-01&to=2026-01-31"),
+    (
+        "GET",
+        "/api/reports/06a/dossiers?from=2026-01-01&to=2026-01-31",
+    ),
+    ("GET", "/api/reports/late?from=2026-01-01&to=2026-01-31"),
+    ("GET", "/api/reports/form06/X0101-260101-0001"),
+    ("GET", "/api/reports/form07?from=2026-01-01&to=2026-01-31"),
+];
+
+#[test]
+fn every_staff_route_answers_401_without_a_live_session() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let token = hub.login("admin.ngocson", "motcua2026")?;
+    let (status, _) = hub.get("/api/me", Some(&token))?;
+    assert_eq!(status, 200);
+    let (status, _) = hub.post("/api/logout", Some(&token), &json!({}))?;
+    assert_eq!(status, 204);
+    for session in [None, Some("mcs_forged"), Some(token.as_str())] {
+        for (method, path) in STAFF_ROUTES {
+            let body = (*method != "GET").then(|| json!({ "unexpected": true }));
+            let (status, answer) =
+                motcua_tests::hub::http(&hub.url, method, path, session, body.as_ref())?;
+            assert_eq!(status, 401, "{method} {path} with {session:?}: {answer}");
+            assert_eq!(answer["error"]["code"], "unauthorized", "{method} {path}");
+            assert!(
+                answer["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("Bearer")),
+                "{method} {path}: {answer}"
+            );
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn dossier_lists_are_limited_to_the_callers_subtree() -> anyhow::Result<()> {
     let hub = demo_hub();

@@ -404,6 +404,18 @@ fn a_tls_connection_with_the_self_signed_certificate_works_end_to_end() -> anyho
     let stranger = Device::new();
     let token = hub.demo_tokens("X0102").pop().context("demo token")?;
     assert!(stranger.sync_with(&hub.url, &token, None).is_err());
+    // Nor is an enrolment request sent to a hub whose certificate is not trusted.
+    let code = hub.enrolment_code("X0101")?;
+    let untrusted = Device::new();
+    let data = untrusted.data();
+    let refused = motcua_tests::motcua_json(&[
+        "enrol", "--server", &hub.url, "--code", &code, "--data", &data,
+    ])
+    .expect_err("an untrusted certificate is refused");
+    assert!(
+        format!("{refused:#}").contains("certificate"),
+        "{refused:#}"
+    );
     Ok(())
 }
 

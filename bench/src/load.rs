@@ -28,12 +28,12 @@ use client_core::ids::{DocId, UnitCode};
 use client_core::sync::device::{DeviceConfig, DeviceEvent, DeviceSync};
 use client_core::sync::replica::{DeviceReplica, MemoryStorage, SyncReplica};
 use client_core::units::{Unit, UnitLevel};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use motcua_tests::hub::TempDir;
 use motcua_tests::{HubOptions, HubProcess};
-use server::device::activity::{Activity, catalogue_and_calendar};
-use server::device::client::{self, Endpoint};
+use server::activity::{Activity, catalogue_and_calendar};
 use server::hub::seed::{SeedPlan, seed_dossiers};
+use server::link::{self, Endpoint};
 use server::store::Store;
 use server::store::identity::DeviceKind;
 use tokio::sync::watch;
@@ -151,7 +151,7 @@ struct SimDevice {
     token: String,
     replica: DeviceReplica<MemoryStorage>,
     activity: Activity,
-    rng: server::device::activity::Rng,
+    rng: server::activity::Rng,
     role: Role,
     /// This device's own dossiers that may still move.
     own: Vec<DocId>,
@@ -183,7 +183,7 @@ impl SimDevice {
             token: enrolled.token,
             replica,
             activity,
-            rng: server::device::activity::Rng::new(seed ^ 0x5eed),
+            rng: server::activity::Rng::new(seed ^ 0x5eed),
             role,
             own: Vec::new(),
         })
@@ -236,7 +236,7 @@ async fn run_device(
 ) -> anyhow::Result<SimDevice> {
     let mut generation = phase.borrow().generation;
     loop {
-        let mut socket = client::connect(&endpoint).await?;
+        let mut socket = link::connect(&endpoint).await?;
         let mut engine = DeviceSync::new(DeviceConfig {
             token: device.token.clone(),
             actors: vec![device.replica.actor().to_bytes().to_vec()],
@@ -246,14 +246,12 @@ async fn run_device(
             .start(&mut device.replica)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut counted = false;
-        let jitter = |rng: &mut server::device::activity::Rng| {
+        let jitter = |rng: &mut server::activity::Rng| {
             interval.mul_f64(0.5 + rng.below(1000) as f64 / 1000.0)
         };
         let mut next_change = tokio::time::Instant::now() + jitter(&mut device.rng);
         let reconnect = loop {
-            while let Some(frame) = engine.poll_transmit() {
-                socket.send(WsMessage::Binary(frame.into())).await?;
-            }
+            link::send_frames(&mut socket, &mut engine).await?;
             while let Some(event) = engine.poll_event() {
                 match event {
                     DeviceEvent::Acknowledged(docs) if shared.measuring.load(Ordering::Relaxed) => {

@@ -25,7 +25,7 @@ use client_core::units::{Unit, UnitLevel};
 use server::reports::{ReportData, ReportRequest};
 use server::store::Store;
 
-use server::device::activity::{Rng, applicant};
+use server::activity::{Rng, applicant};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Deserialize;
-use server::device::client::{self, Endpoint};
+use server::device::client;
 use server::device::{Device, keys};
+use server::link::{self, Endpoint};
 
 #[derive(Debug, clap::Args)]
 pub struct EnrolArgs {
@@ -40,7 +41,7 @@ pub fn enrol(args: EnrolArgs) -> anyhow::Result<()> {
     let body = serde_json::json!({ "code": args.code, "actors": [device.actor().to_hex_string()] });
     let runtime = tokio::runtime::Runtime::new()?;
     let enrolled: Enrolled =
-        runtime.block_on(client::post_json(&url, &body, args.ca_cert.as_deref()))?;
+        runtime.block_on(link::post_json(&url, &body, args.ca_cert.as_deref()))?;
     device.set_setting(keys::TOKEN, &enrolled.token)?;
     device.set_setting(keys::SERVER, &args.server)?;
     if let Some(ca) = &args.ca_cert {
@@ -78,11 +79,11 @@ pub struct SyncArgs {
     ca_cert: Option<PathBuf>,
     /// Seconds to wait for an expected answer before starting the
     /// connection again.
-    #[arg(long, default_value_t = client::STALL_AFTER.as_secs())]
+    #[arg(long, default_value_t = link::STALL_AFTER.as_secs())]
     stall_after: u64,
     /// With --watch: seconds between checks that the device and the hub
     /// still hold the same documents.
-    #[arg(long, default_value_t = client::VERIFY_EVERY.as_secs())]
+    #[arg(long, default_value_t = link::VERIFY_EVERY.as_secs())]
     verify_every: u64,
 }
 

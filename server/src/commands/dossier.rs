@@ -12,7 +12,7 @@ use client_core::ids::DocId;
 use client_core::ids::{IdNumber, PhoneNumber};
 use client_core::search::SearchQuery;
 use client_core::stage::Stage;
-use server::device::activity::Activity;
+use server::activity::Activity;
 use server::device::{Device, keys};
 
 use super::choice::one_of;
@@ -299,7 +299,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let mut device = Device::open(&data)?;
             let lines = device.with(|r| {
                 r.dossiers()
-                    .map(|(id, d)| server::device::export_line(id, d))
+                    .map(|(id, d)| server::export::export_line(id, d))
                     .collect::<Vec<_>>()
             })?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -12,10 +12,10 @@ use anyhow::Context;
 use clap::builder::BoolishValueParser;
 use clap::parser::ValueSource;
 use serde::{Deserialize, Serialize};
-use server::device::client::Endpoint;
 use server::hub::tls::TlsSource;
 use server::hub::uplink::UplinkConfig;
 use server::hub::{self, Hub, ServeConfig};
+use server::link::Endpoint;
 use server::store::Store;
 
 const PRECEDENCE: &str = "\
@@ -78,11 +78,11 @@ pub struct Args {
     uplink_code: Option<String>,
     /// Seconds to wait for an expected answer from the parent before
     /// starting the connection again.
-    #[arg(long, env = "MOTCUA_UPLINK_STALL_AFTER", default_value_t = server::device::client::STALL_AFTER.as_secs())]
+    #[arg(long, env = "MOTCUA_UPLINK_STALL_AFTER", default_value_t = server::link::STALL_AFTER.as_secs())]
     uplink_stall_after: u64,
     /// Seconds between checks, on a connection that stays up, that this
     /// hub and its parent hold the same documents.
-    #[arg(long, env = "MOTCUA_UPLINK_VERIFY_EVERY", default_value_t = server::device::client::VERIFY_EVERY.as_secs())]
+    #[arg(long, env = "MOTCUA_UPLINK_VERIFY_EVERY", default_value_t = server::link::VERIFY_EVERY.as_secs())]
     uplink_verify_every: u64,
     /// Longest wait, in seconds, between attempts to reach the parent.
     #[arg(long, env = "MOTCUA_UPLINK_RETRY_MAX", default_value_t = 60)]
@@ -335,7 +335,7 @@ fn uplink_token(
     let body = serde_json::json!({ "code": code, "actors": [store.actor().to_hex_string()] });
     let runtime = tokio::runtime::Runtime::new()?;
     let enrolled: serde_json::Value =
-        runtime.block_on(server::device::client::post_json(&enrol, &body, ca_cert))?;
+        runtime.block_on(server::link::post_json(&enrol, &body, ca_cert))?;
     let token = enrolled["token"]
         .as_str()
         .context("the parent sent no token")?

@@ -6,65 +6,17 @@
 //! as they are made (by this or another `motcua` process) and reconnects
 //! with exponential back-off and jitter when the link drops.
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use client_core::sync::device::{DeviceConfig, DeviceEvent, DeviceSync, SyncStats};
-use client_core::sync::protocol::limits;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::{Device, keys};
-
-/// Where to sync, and how to trust the hub's certificate.
-#[derive(Debug, Clone)]
-pub struct Endpoint {
-    pub url: url::Url,
-    /// A PEM certificate to trust (the hub's self-signed one); without it,
-    /// the system's trusted roots.
-    pub ca_cert: Option<std::path::PathBuf>,
-    /// How long to wait for an expected answer before giving up on the
-    /// connection and starting again (answers lost on a broken link).
-    pub stall_after: Duration,
-    /// On a connection that stays up, how often to check again that both
-    /// ends hold the same heads (repairs what a faulty link lost).
-    pub verify_every: Duration,
-}
-
-/// Long enough for a full frame over a 256 kbit/s link.
-pub const STALL_AFTER: Duration = Duration::from_secs(60);
-
-/// An idle check costs one small round trip; a few minutes bounds how long a
-/// change lost on a live link stays missing.
-pub const VERIFY_EVERY: Duration = Duration::from_secs(120);
-
-impl Endpoint {
-    /// Accepts `http(s)://host:port` or `ws(s)://host:port[/sync]`.
-    pub fn parse(server: &str, ca_cert: Option<&Path>) -> anyhow::Result<Endpoint> {
-        let mut url = url::Url::parse(server)
-            .with_context(|| format!("'{server}' is not a URL such as https://hub.example:8443"))?;
-        let scheme = match url.scheme() {
-            "http" | "ws" => "ws",
-            "https" | "wss" => "wss",
-            other => bail!("unsupported scheme '{other}': use https:// (or http:// on loopback)"),
-        };
-        url.set_scheme(scheme)
-            .map_err(|_| anyhow::anyhow!("cannot use scheme {scheme}"))?;
-        if !url.path().ends_with("/sync") {
-            url.set_path("/sync");
-        }
-        Ok(Endpoint {
-            url,
-            ca_cert: ca_cert.map(Path::to_path_buf),
-            stall_after: STALL_AFTER,
-            verify_every: VERIFY_EVERY,
-        })
-    }
-}
+use crate::link::{
+    Backoff, Endpoint, LINK_DEAD_AFTER, PING_EVERY, connect, read_frame, send_frames,
+};
 
 /// What a sync did, printed as JSON by `motcua sync`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -103,122 +55,6 @@ fn engine_for(device: &Device, token: &str) -> DeviceSync {
         actors: vec![device.actor().to_bytes().to_vec()],
         agent: format!("motcua/{}", env!("CARGO_PKG_VERSION")),
     })
-}
-
-/// In watch mode: how often an idle link is pinged, and after how long
-/// without a word from the hub it is given up.
-pub const PING_EVERY: Duration = Duration::from_secs(15);
-pub const LINK_DEAD_AFTER: Duration = Duration::from_secs(45);
-
-pub type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Socket> {
-    let mut config = WebSocketConfig::default();
-    config.max_message_size = Some(limits::MAX_FRAME_BYTES + 1024 * 1024);
-    config.max_frame_size = Some(limits::MAX_FRAME_BYTES + 1024 * 1024);
-    let connector = if endpoint.url.scheme() == "wss" {
-        Some(tokio_tungstenite::Connector::Rustls(Arc::new(
-            tls_client_config(endpoint.ca_cert.as_deref())?,
-        )))
-    } else {
-        None
-    };
-    let (socket, response) = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio_tungstenite::connect_async_tls_with_config(
-            endpoint.url.as_str(),
-            Some(config),
-            true,
-            connector,
-        ),
-    )
-    .await
-    .context("timed out connecting to the hub")?
-    .with_context(|| format!("cannot connect to {}", endpoint.url))?;
-    // The hub logs the whole session under this id: quote it to its operator.
-    if let Some(id) = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-    {
-        tracing::info!(request_id = %id, "connected to {}", endpoint.url);
-    }
-    Ok(socket)
-}
-
-pub fn tls_client_config(ca_cert: Option<&Path>) -> anyhow::Result<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_cert {
-        Some(path) => {
-            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
-                let cert: rustls_pki_types::CertificateDer<'static> =
-                    cert.with_context(|| format!("{} is not a PEM certificate", path.display()))?;
-                roots.add(cert)?;
-            }
-        }
-        None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    Ok(rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
-/// A small HTTP/1.1 JSON POST over the same TLS setup the sync uses.
-pub async fn post_json<T: serde::de::DeserializeOwned>(
-    url: &url::Url,
-    body: &serde_json::Value,
-    ca_cert: Option<&std::path::Path>,
-) -> anyhow::Result<T> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = url.host_str().context("the URL has no host")?.to_string();
-    let port = url.port_or_known_default().context("the URL has no port")?;
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .with_context(|| format!("cannot reach {host}:{port}"))?;
-    let payload = body.to_string();
-    let request = format!(
-        "POST {} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
-        url.path(),
-        payload.len()
-    );
-    let mut response = Vec::new();
-    if url.scheme() == "https" {
-        let config = std::sync::Arc::new(tls_client_config(ca_cert)?);
-        let name = rustls_pki_types::ServerName::try_from(host.clone())?;
-        let mut tls = tokio_rustls::TlsConnector::from(config)
-            .connect(name, tcp)
-            .await
-            .context("TLS handshake with the hub failed")?;
-        tls.write_all(request.as_bytes()).await?;
-        tls.read_to_end(&mut response).await?;
-    } else {
-        let mut tcp = tcp;
-        tcp.write_all(request.as_bytes()).await?;
-        tcp.read_to_end(&mut response).await?;
-    }
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .context("the hub sent no HTTP response")?;
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("the hub sent a malformed HTTP response")?;
-    if !(200..300).contains(&status) {
-        let message = serde_json::from_str::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| body.to_string());
-        anyhow::bail!("the hub answered {status}: {message}");
-    }
-    serde_json::from_str(body).context("the hub's answer is not the expected JSON")
 }
 
 /// Feeds engine events into the report; returns a fatal hub error, if any.
@@ -276,13 +112,6 @@ fn remember_welcome(device: &mut Device, engine: &DeviceSync) -> anyhow::Result<
     Ok(())
 }
 
-async fn send_all(socket: &mut Socket, engine: &mut DeviceSync) -> anyhow::Result<()> {
-    while let Some(frame) = engine.poll_transmit() {
-        socket.send(WsMessage::Binary(frame.into())).await?;
-    }
-    Ok(())
-}
-
 /// One connection: exchanges until in sync (and, when `stay`, keeps going
 /// until the link drops).
 async fn session(
@@ -309,7 +138,7 @@ async fn session(
     let mut last_ping = std::time::Instant::now();
     let mut last_verify = std::time::Instant::now();
     let outcome = loop {
-        if let Err(e) = send_all(&mut socket, &mut engine).await {
+        if let Err(e) = send_frames(&mut socket, &mut engine).await {
             break Err(e);
         }
         note_events(&mut engine, report, &progress);
@@ -379,24 +208,15 @@ async fn on_incoming(
     engine: &mut DeviceSync,
     incoming: Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>,
 ) -> anyhow::Result<()> {
-    match incoming {
-        None => bail!("the hub closed the connection"),
-        Some(Err(e)) => Err(e).context("the connection to the hub failed"),
-        Some(Ok(WsMessage::Binary(frame))) => {
-            device
-                .with(|r| engine.handle_frame(&frame, r))?
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if engine.welcome().is_some() && device.setting(keys::UNIT)?.is_none() {
-                remember_welcome(device, engine)?;
-            }
-            Ok(())
+    if let Some(frame) = read_frame(incoming, "hub")? {
+        device
+            .with(|r| engine.handle_frame(&frame, r))?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if engine.welcome().is_some() && device.setting(keys::UNIT)?.is_none() {
+            remember_welcome(device, engine)?;
         }
-        Some(Ok(WsMessage::Close(frame))) => bail!(
-            "the hub closed the connection{}",
-            frame.map(|f| format!(": {}", f.reason)).unwrap_or_default()
-        ),
-        Some(Ok(_)) => Ok(()),
     }
+    Ok(())
 }
 
 /// Syncs once and returns what happened.
@@ -439,77 +259,5 @@ pub async fn watch(device: &mut Device, endpoint: &Endpoint, token: &str) -> any
             wait.as_secs_f64()
         );
         tokio::time::sleep(wait).await;
-    }
-}
-
-/// Exponential back-off with full jitter: a random wait up to a ceiling that
-/// doubles after each failure (0.5 s … 60 s), so that many devices coming
-/// back at once do not reconnect in step.
-pub struct Backoff {
-    ceiling: Duration,
-    max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(500);
-    const MAX: Duration = Duration::from_secs(60);
-
-    pub fn new() -> Self {
-        Self::with_max(Self::MAX)
-    }
-
-    /// Back-off whose ceiling stops growing at `max`.
-    pub fn with_max(max: Duration) -> Self {
-        Self {
-            ceiling: Self::FIRST.min(max),
-            max,
-        }
-    }
-
-    pub fn next_wait(&mut self) -> Duration {
-        let [a, b, c, d] = crate::store::random_bytes::<4>();
-        let fraction = f64::from(u32::from_le_bytes([a, b, c, d])) / f64::from(u32::MAX);
-        let wait = self.ceiling.mul_f64(0.1 + 0.9 * fraction);
-        self.ceiling = (self.ceiling * 2).min(self.max);
-        wait
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoints_map_to_the_sync_path_and_websocket_schemes() {
-        assert_eq!(
-            Endpoint::parse("https://hub.example:8443", None)
-                .unwrap()
-                .url
-                .as_str(),
-            "wss://hub.example:8443/sync"
-        );
-        assert_eq!(
-            Endpoint::parse("http://127.0.0.1:9000/", None)
-                .unwrap()
-                .url
-                .as_str(),
-            "ws://127.0.0.1:9000/sync"
-        );
-        assert!(Endpoint::parse("ftp://x", None).is_err());
-    }
-
-    #[test]
-    fn backoff_grows_to_a_ceiling_and_stays_jittered() {
-        let mut b = Backoff::new();
-        let waits: Vec<Duration> = (0..12).map(|_| b.next_wait()).collect();
-        assert!(waits.iter().all(|w| *w <= Backoff::MAX));
-        assert!(waits[0] <= Backoff::FIRST);
-        assert!(waits[11] >= Backoff::MAX.mul_f64(0.1));
     }
 }

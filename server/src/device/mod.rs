@@ -2,8 +2,6 @@
 //! a clerk performs on it offline, and the connection that syncs it.
 //!
 //! - [`storage`]: client-core's replica storage on SQLite.
-//! - [`activity`]: realistic counter activity, generated (demos, tests,
-//!   benchmarks).
 //! - [`client`]: the WebSocket driver around the sans-IO device engine,
 //!   once or continuously with back-off.
 //!
@@ -12,7 +10,6 @@
 //! every operation holds an exclusive lock on `<data>/device.lock` and
 //! reloads the replica when another process has written since.
 
-pub mod activity;
 pub mod client;
 pub mod storage;
 
@@ -22,18 +19,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use automerge::ActorId;
 use client_core::codes::CodeIssuer;
-use client_core::dossier::Dossier;
-use client_core::ids::{DocId, UnitCode};
+use client_core::ids::UnitCode;
 use client_core::sync::replica::DeviceReplica;
 use storage::SqliteStorage;
 
 pub type Replica = DeviceReplica<SqliteStorage>;
-
-/// A dossier as one line of `motcua dossier export` (`{"doc_id", "dossier"}`,
-/// every field and the stage log), which other tools read.
-pub fn export_line(id: &DocId, dossier: &Dossier) -> String {
-    serde_json::json!({ "doc_id": id.to_string(), "dossier": dossier }).to_string()
-}
 
 /// Settings a device keeps about itself.
 pub mod keys {

@@ -8,8 +8,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -24,7 +25,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Hub;
-use super::api::{ApiError, blocking, caller};
+use super::api::{ApiError, Caller, blocking};
 use super::publish;
 use crate::store::identity::{Role, User};
 use crate::store::{Store, StoreError};
@@ -39,26 +40,33 @@ pub fn routes() -> Router<Arc<Hub>> {
         .route("/api/admin/calendar/seed", post(seed_year))
 }
 
-async fn admin(hub: &Arc<Hub>, headers: &HeaderMap) -> Result<User, ApiError> {
-    let user = caller(hub, headers).await?;
-    if user.role != Role::Admin {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only an administrator may change the configuration",
-        ));
+/// A logged-in administrator: anyone else is answered 401 or 403 before the
+/// handler starts.
+struct Admin(User);
+
+impl FromRequestParts<Arc<Hub>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, hub: &Arc<Hub>) -> Result<Self, ApiError> {
+        let Caller(user) = Caller::from_request_parts(parts, hub).await?;
+        if user.role != Role::Admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "only an administrator may change the configuration",
+            ));
+        }
+        Ok(Admin(user))
     }
-    Ok(user)
 }
 
 /// Runs an administrator's change off the async runtime, with the store and
 /// who made it, as the audit log names them.
 async fn as_admin<T: Send + 'static>(
     hub: &Arc<Hub>,
-    headers: &HeaderMap,
+    Admin(user): Admin,
     change: impl FnOnce(&Store, &User, &str) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let user = admin(hub, headers).await?;
     let store = hub.store.clone();
     blocking(move || {
         let by = format!("user:{}", user.username);
@@ -84,7 +92,7 @@ struct UnitForm {
 
 async fn save_unit(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    admin: Admin,
     Json(form): Json<UnitForm>,
 ) -> Result<Response, ApiError> {
     let code = UnitCode::parse(&form.code).map_err(|e| bad(e.to_string()))?;
@@ -95,7 +103,7 @@ async fn save_unit(
         .map(UnitCode::parse)
         .transpose()
         .map_err(|e| bad(e.to_string()))?;
-    as_admin(&hub, &headers, move |store, user, by| {
+    as_admin(&hub, admin, move |store, user, by| {
         // An administrator works inside their own subtree only: a unit goes
         // under a parent one administers, and only an existing unit of one's
         // own may be left without a parent (the top of the tree).
@@ -146,10 +154,9 @@ struct CatalogueQuery {
 /// The current procedures matching `q`, as the devices have them.
 async fn catalogue(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    _: Admin,
     Query(query): Query<CatalogueQuery>,
 ) -> Result<Response, ApiError> {
-    admin(&hub, &headers).await?;
     let store = hub.store.clone();
     let found = blocking(move || {
         let catalogue = published_catalogue(&store)?;
@@ -176,11 +183,11 @@ struct ProcedureEdit {
 
 async fn edit_procedure(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    admin: Admin,
     Path(id): Path<String>,
     Json(edit): Json<ProcedureEdit>,
 ) -> Result<Response, ApiError> {
-    let saved = as_admin(&hub, &headers, move |store, _, by| {
+    let saved = as_admin(&hub, admin, move |store, _, by| {
         let mut catalogue = published_catalogue(store)?;
         let json = catalogue
             .to_json()
@@ -262,10 +269,9 @@ fn year_view(calendar: &WorkingCalendar, year: i32) -> serde_json::Value {
 
 async fn calendar_year(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    _: Admin,
     Query(q): Query<YearQuery>,
 ) -> Result<Response, ApiError> {
-    admin(&hub, &headers).await?;
     Ok(Json(year_view(&hub.store.calendar(), q.year)).into_response())
 }
 
@@ -291,10 +297,10 @@ struct DayEdit {
 
 async fn set_day(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    admin: Admin,
     Json(edit): Json<DayEdit>,
 ) -> Result<Response, ApiError> {
-    let view = as_admin(&hub, &headers, move |store, _, by| {
+    let view = as_admin(&hub, admin, move |store, _, by| {
         let mut calendar = store.calendar().as_ref().clone();
         calendar.remove_holiday(edit.date);
         calendar.remove_swapped_working_day(edit.date);
@@ -332,10 +338,10 @@ async fn set_day(
 
 async fn seed_year(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    admin: Admin,
     Json(q): Json<YearQuery>,
 ) -> Result<Response, ApiError> {
-    let view = as_admin(&hub, &headers, move |store, _, by| {
+    let view = as_admin(&hub, admin, move |store, _, by| {
         let mut calendar = store.calendar().as_ref().clone();
         let seeded = WorkingCalendar::seeded(q.year..=q.year)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;

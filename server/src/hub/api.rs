@@ -11,7 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -212,15 +213,24 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The logged-in user of a request, or 401.
-pub(super) async fn caller(hub: &Arc<Hub>, headers: &HeaderMap) -> ApiResult<User> {
-    let token = bearer(headers)
-        .ok_or_else(ApiError::unauthorized)?
-        .to_string();
-    let store = hub.store.clone();
-    blocking(move || store.session_user(&token))
-        .await?
-        .ok_or_else(ApiError::unauthorized)
+/// The logged-in user of a request (`Authorization: Bearer <session token>`).
+/// A handler that takes it runs only for a live session; any other request
+/// is answered 401 with the JSON error before the handler starts.
+pub(super) struct Caller(pub User);
+
+impl FromRequestParts<Arc<Hub>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, hub: &Arc<Hub>) -> ApiResult<Self> {
+        let token = bearer(&parts.headers)
+            .ok_or_else(ApiError::unauthorized)?
+            .to_string();
+        let store = hub.store.clone();
+        blocking(move || store.session_user(&token))
+            .await?
+            .map(Caller)
+            .ok_or_else(ApiError::unauthorized)
+    }
 }
 
 fn require(user: &User, roles: &[Role], what: &str) -> ApiResult<()> {
@@ -262,23 +272,20 @@ async fn logout(State(hub): HubState, headers: HeaderMap) -> ApiResult<Response>
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn me(State(hub): HubState, headers: HeaderMap) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
+async fn me(State(hub): HubState, Caller(user): Caller) -> ApiResult<Response> {
     let unit = hub.store.units().get(&user.unit).cloned();
     Ok(Json(json!({ "user": user, "unit": unit })).into_response())
 }
 
-async fn units(State(hub): HubState, headers: HeaderMap) -> ApiResult<Response> {
-    caller(&hub, &headers).await?;
+async fn units(State(hub): HubState, _: Caller) -> ApiResult<Response> {
     Ok(Json(hub.store.units().as_ref().clone()).into_response())
 }
 
 async fn list_dossiers(
     State(hub): HubState,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Query(filter): Query<DossierFilter>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     let store = hub.store.clone();
     let page = blocking(move || {
         let scope = store.scope_of(&user.unit);
@@ -290,10 +297,9 @@ async fn list_dossiers(
 
 async fn dossier_detail(
     State(hub): HubState,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     let store = hub.store.clone();
     let detail = blocking(move || {
         let Some((doc_id, unit)) = store.doc_id_for_code(&code)? else {
@@ -408,10 +414,9 @@ fn one() -> u8 {
 
 async fn create_enrolment(
     State(hub): HubState,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Json(body): Json<EnrolmentRequest>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     require(&user, &[Role::Admin], "enrol devices")?;
     let unit = UnitCode::parse(&body.unit).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if !hub.store.units().is_within(&unit, &user.unit) {
@@ -425,8 +430,7 @@ async fn create_enrolment(
     Ok((StatusCode::CREATED, Json(enrolment)).into_response())
 }
 
-async fn devices(State(hub): HubState, headers: HeaderMap) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
+async fn devices(State(hub): HubState, Caller(user): Caller) -> ApiResult<Response> {
     require(&user, &[Role::Admin], "list devices")?;
     let store = hub.store.clone();
     let units = hub.store.units();
@@ -440,10 +444,9 @@ async fn devices(State(hub): HubState, headers: HeaderMap) -> ApiResult<Response
 
 async fn revoke_device(
     State(hub): HubState,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     require(&user, &[Role::Admin], "revoke devices")?;
     let store = hub.store.clone();
     let units = hub.store.units();
@@ -462,8 +465,7 @@ async fn revoke_device(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn users(State(hub): HubState, headers: HeaderMap) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
+async fn users(State(hub): HubState, Caller(user): Caller) -> ApiResult<Response> {
     require(&user, &[Role::Admin], "list users")?;
     let store = hub.store.clone();
     let units = hub.store.units();
@@ -486,10 +488,9 @@ struct NewUser {
 
 async fn create_user(
     State(hub): HubState,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Json(body): Json<NewUser>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     require(&user, &[Role::Admin], "create users")?;
     let unit = UnitCode::parse(&body.unit).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if !hub.store.units().is_within(&unit, &user.unit) {
@@ -516,10 +517,9 @@ struct Limit {
 
 async fn quarantine(
     State(hub): HubState,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Query(q): Query<Limit>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     require(&user, &[Role::Admin], "see quarantined data")?;
     let store = hub.store.clone();
     let items = blocking(move || store.quarantined(q.limit.unwrap_or(100).min(1000))).await?;
@@ -528,10 +528,9 @@ async fn quarantine(
 
 async fn audit(
     State(hub): HubState,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Query(q): Query<Limit>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     require(&user, &[Role::Admin], "read the audit log")?;
     let store = hub.store.clone();
     let items = blocking(move || store.audit_log(q.limit.unwrap_or(100).min(1000))).await?;

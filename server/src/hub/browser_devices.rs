@@ -12,14 +12,14 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::Hub;
-use super::api::{ApiError, blocking, caller};
+use super::api::{ApiError, Caller, blocking};
 use crate::store::identity::{DeviceKind, Role};
 
 pub fn routes() -> Router<Arc<Hub>> {
@@ -37,10 +37,9 @@ struct BrowserEnrolment {
 
 async fn enrol_browser(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Json(body): Json<BrowserEnrolment>,
 ) -> Result<Response, ApiError> {
-    let user = caller(&hub, &headers).await?;
     if user.role == Role::Admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

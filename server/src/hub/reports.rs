@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Hub;
-use super::api::{ApiError, ApiResult, caller};
+use super::api::{ApiError, ApiResult, Caller};
 use crate::reports::{self, Format, Names, Rendered, ReportData, ReportError, ReportRequest};
 use crate::store::identity::User;
 
@@ -156,10 +156,9 @@ async fn run<T: Send + 'static>(
 
 async fn report_06a(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Query(query): Query<ReportQuery>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     let request = query.request(&hub, &user)?;
     let (format, grouping, lists) = (query.format()?, query.grouping()?, query.lists);
     let store = hub.store.clone();
@@ -170,10 +169,9 @@ async fn report_06a(
 
 async fn drill_down(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Query(query): Query<ReportQuery>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     let request = query.request(&hub, &user)?;
     let grouping = query.grouping()?;
     let column = query
@@ -203,10 +201,9 @@ async fn drill_down(
 
 async fn late(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Query(query): Query<ReportQuery>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     let request = query.request(&hub, &user)?;
     let format = query.format()?;
     let store = hub.store.clone();
@@ -221,11 +218,10 @@ struct FormQuery {
 
 async fn form_06(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Path(code): Path<String>,
     Query(query): Query<FormQuery>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     let format = match query.format.as_deref() {
         None => Format::Html,
         Some(f) => match Format::parse(f) {
@@ -250,10 +246,9 @@ async fn form_06(
 
 async fn form_07(
     State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
+    Caller(user): Caller,
     Query(query): Query<ReportQuery>,
 ) -> ApiResult<Response> {
-    let user = caller(&hub, &headers).await?;
     let request = query.request(&hub, &user)?;
     let format = match &query.format {
         None => Format::Html,

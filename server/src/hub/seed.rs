@@ -23,7 +23,7 @@ use client_core::sync::hub::DeviceIdentity;
 use client_core::sync::protocol::{DocChanges, DocOutcome, Hello, Push};
 use client_core::sync::replica::{DeviceReplica, MemoryStorage, SyncReplica};
 
-use crate::device::activity::{Activity, catalogue_and_calendar};
+use crate::activity::{Activity, catalogue_and_calendar};
 use crate::store::Store;
 use crate::store::identity::DeviceKind;
 
@@ -185,7 +185,7 @@ impl Counter {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let export = replica
             .dossiers()
-            .map(|(id, d)| crate::device::export_line(id, d) + "\n")
+            .map(|(id, d)| crate::export::export_line(id, d) + "\n")
             .collect();
         Ok((docs, export))
     }

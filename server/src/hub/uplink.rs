@@ -17,7 +17,9 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::Hub;
-use crate::device::client::{Backoff, Endpoint, LINK_DEAD_AFTER, PING_EVERY, connect};
+use crate::link::{
+    Backoff, Endpoint, LINK_DEAD_AFTER, PING_EVERY, connect, read_frame, send_frames,
+};
 use crate::store::documents::UPLINK_ORIGIN;
 use crate::store::uplink::UplinkReplica;
 
@@ -87,9 +89,7 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
     let mut last_verify = Instant::now();
     let mut local_changes = false;
     loop {
-        while let Some(frame) = engine.poll_transmit() {
-            socket.send(WsMessage::Binary(frame.into())).await?;
-        }
+        send_frames(&mut socket, &mut engine).await?;
         while let Some(event) = engine.poll_event() {
             match event {
                 DeviceEvent::Welcomed(w) => {
@@ -124,14 +124,8 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
                 if matches!(incoming, Some(Ok(WsMessage::Binary(_)))) {
                     last_frame = last_heard;
                 }
-                match incoming {
-                    None => anyhow::bail!("the parent hub closed the connection"),
-                    Some(Err(e)) => return Err(e.into()),
-                    Some(Ok(WsMessage::Binary(frame))) => {
-                        (engine, replica) = step(engine, replica, move |e, r| Ok(e.handle_frame(&frame, r)?)).await?;
-                    }
-                    Some(Ok(WsMessage::Close(_))) => anyhow::bail!("the parent hub closed the connection"),
-                    Some(Ok(_)) => {}
+                if let Some(frame) = read_frame(incoming, "parent hub")? {
+                    (engine, replica) = step(engine, replica, move |e, r| Ok(e.handle_frame(&frame, r)?)).await?;
                 }
             }
             commit = local.recv() => {

@@ -47,6 +47,8 @@ use client_core::sync::protocol::HubId;
 use client_core::units::UnitTree;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
+use crate::random::random_bytes;
+
 pub use committer::GroupCommits;
 pub use documents::DocCache;
 pub use migrations::SCHEMA_VERSION;
@@ -506,12 +508,6 @@ pub fn default_calendar() -> WorkingCalendar {
     use chrono::Datelike;
     let year = chrono::Utc::now().year();
     WorkingCalendar::seeded(year - 1..=year + 2).unwrap_or_default()
-}
-
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut out = [0u8; N];
-    getrandom::fill(&mut out).expect("the operating system has a secure random source");
-    out
 }
 
 /// Milliseconds since the Unix epoch.
