@@ -475,6 +475,28 @@ fn anti_entropy_repairs_a_device_whose_checkpoint_lies() {
 }
 
 #[test]
+fn a_hub_restored_without_a_dossier_gets_it_whole_from_the_device() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let id = a.receive(1, "Trần Văn Bình");
+    a.stage(&id, Stage::Processing, T0 + 1000);
+    sync(&mut a, &mut hub);
+    assert_eq!(a.replica.pending_count(), 0);
+
+    // The hub comes back from a backup taken before the dossier: a new hub
+    // id, and nothing of the dossier. The repair answers with empty heads.
+    let mut restored = MemoryHub::new();
+    restored.hub = [7; 16];
+    restored.enrol("a", unit("26734"), &a.actor.clone());
+    sync(&mut a, &mut restored);
+
+    let mut at_hub = restored.docs[&id].doc.get_heads();
+    at_hub.sort();
+    assert_eq!(a.heads()[&id], at_hub);
+    assert_eq!(a.replica.pending_count(), 0);
+}
+
+#[test]
 fn a_wrong_token_is_refused_with_a_clear_error() {
     let mut hub = MemoryHub::new();
     let mut a = Device::new("a", "26734", 1, &mut hub);
