@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use client_core::sync::device::{DeviceConfig, DeviceEvent, DeviceSync, SyncStats};
+use client_core::sync::device::{DeviceConfig, DeviceEvent, DeviceSync, Millis, SyncStats, Timers};
 use client_core::sync::protocol::limits;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -35,12 +35,9 @@ pub struct Endpoint {
     pub verify_every: Duration,
 }
 
-/// Long enough for a full frame over a 256 kbit/s link.
-pub const STALL_AFTER: Duration = Duration::from_secs(60);
-
-/// An idle check costs one small round trip; a few minutes bounds how long a
-/// change lost on a live link stays missing.
-pub const VERIFY_EVERY: Duration = Duration::from_secs(120);
+/// The engine's defaults ([`Timers`] says why), as the flags' defaults.
+pub const STALL_AFTER: Duration = Duration::from_millis(Timers::DEFAULT.stall_after);
+pub const VERIFY_EVERY: Duration = Duration::from_millis(Timers::DEFAULT.verify_every);
 
 impl Endpoint {
     /// Accepts `http(s)://host:port` or `ws(s)://host:port[/sync]`.
@@ -63,6 +60,37 @@ impl Endpoint {
             stall_after: STALL_AFTER,
             verify_every: VERIFY_EVERY,
         })
+    }
+}
+
+impl Endpoint {
+    /// The engine's timers as set for this endpoint.
+    pub fn timers(&self) -> Timers {
+        Timers {
+            stall_after: self.stall_after.as_millis() as Millis,
+            verify_every: self.verify_every.as_millis() as Millis,
+        }
+    }
+}
+
+/// A driver's clock for the engine: milliseconds since it started.
+pub struct Clock(std::time::Instant);
+
+impl Clock {
+    pub fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    pub fn now(&self) -> Millis {
+        self.0.elapsed().as_millis() as Millis
+    }
+
+    /// Sleeps until the engine's deadline; forever when it has none.
+    pub async fn sleep_until(&self, deadline: Option<Millis>) {
+        match deadline {
+            Some(at) => tokio::time::sleep_until((self.0 + Duration::from_millis(at)).into()).await,
+            None => std::future::pending().await,
+        }
     }
 }
 
@@ -291,15 +319,16 @@ async fn session(
         bar
     });
     let mut socket = connect(endpoint).await?;
+    let clock = Clock::start();
     let mut engine = engine_for(device, token);
+    engine.set_timers(endpoint.timers());
+    engine.advance(clock.now());
     device
         .with(|r| engine.start(r))?
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut last_heard = std::time::Instant::now();
-    let mut last_frame = std::time::Instant::now();
     let mut last_ping = std::time::Instant::now();
-    let mut last_verify = std::time::Instant::now();
     let outcome = loop {
         if let Err(e) = send_all(&mut socket, &mut engine).await {
             break Err(e);
@@ -308,49 +337,36 @@ async fn session(
         if engine.is_in_sync() && !stay {
             break Ok(());
         }
-        let read = async {
-            if stay {
-                Ok(socket.next().await)
-            } else {
-                tokio::time::timeout(endpoint.stall_after, socket.next()).await
-            }
-        };
         tokio::select! {
-            incoming = read => match incoming {
-                Err(_) => break Err(anyhow::anyhow!("the hub stopped answering")),
-                Ok(incoming) => {
-                    last_heard = std::time::Instant::now();
-                    if matches!(incoming, Some(Ok(WsMessage::Binary(_)))) {
-                        last_frame = last_heard;
-                    }
-                    if let Err(e) = on_incoming(device, &mut engine, incoming).await {
-                        break Err(e);
-                    }
+            incoming = socket.next() => {
+                last_heard = std::time::Instant::now();
+                engine.advance(clock.now());
+                if let Err(e) = on_incoming(device, &mut engine, incoming).await {
+                    break Err(e);
                 }
             },
+            _ = clock.sleep_until(engine.poll_timeout()) => {
+                let timeout = device.with(|r| engine.handle_timeout(clock.now(), r))?;
+                if let Err(e) = timeout {
+                    break Err(anyhow::anyhow!("{e}; reconnecting"));
+                }
+            }
             _ = tick.tick(), if stay => {
                 // Another process recorded something: push it now.
                 if device.changed_elsewhere()? {
                     device.with(|r| engine.local_changes(r))?.map_err(|e| anyhow::anyhow!("{e}"))?;
                 }
+                engine.advance(clock.now());
                 // A link that silently stopped carrying anything is dead:
                 // ping it, and give up on it if nothing comes back.
                 if last_heard.elapsed() > LINK_DEAD_AFTER {
                     break Err(anyhow::anyhow!("the hub stopped answering"));
-                }
-                // Pongs prove the link is up, not that an answer is coming.
-                if engine.is_waiting() && last_frame.elapsed() > endpoint.stall_after {
-                    break Err(anyhow::anyhow!("an answer from the hub was lost; reconnecting"));
                 }
                 if last_ping.elapsed() > PING_EVERY {
                     last_ping = std::time::Instant::now();
                     if let Err(e) = socket.send(WsMessage::Ping(Vec::new().into())).await {
                         break Err(e.into());
                     }
-                }
-                if engine.is_in_sync() && last_verify.elapsed() > endpoint.verify_every {
-                    last_verify = std::time::Instant::now();
-                    device.with(|r| engine.verify(r))?.map_err(|e| anyhow::anyhow!("{e}"))?;
                 }
             }
         }
