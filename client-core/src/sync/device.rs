@@ -13,6 +13,11 @@
 //! once every push is acknowledged, one anti-entropy pass → repair of any
 //! document that differs → in sync. After that it stays live: local changes
 //! are pushed as they are made, the hub's arrive as others make them.
+//!
+//! The engine owns its timers but reads no clock: the driver passes its time
+//! in ([`Millis`], from any epoch it likes) with [`DeviceSync::advance`]
+//! before an input and with [`DeviceSync::handle_timeout`], and sleeps until
+//! [`DeviceSync::poll_timeout`]. The values are [`Timers`].
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -26,6 +31,36 @@ use crate::ids::DocId;
 
 /// At most this many push frames wait for their acknowledgement at once.
 const PUSH_WINDOW: usize = 4;
+
+/// A driver's time in milliseconds, from an epoch of the driver's choosing
+/// (a monotonic clock; only differences count).
+pub type Millis = u64;
+
+/// How long the engine waits for what, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timers {
+    /// Silence from the hub, while an answer is expected, after which the
+    /// connection is given up as broken (the answer was lost) and started
+    /// again. Long enough for a full frame over a 256 kbit/s link.
+    pub stall_after: Millis,
+    /// On a connection that stays up, how often to check again that both
+    /// ends hold the same heads. An idle check costs one small round trip; a
+    /// few minutes bounds how long a change a faulty link lost stays missing.
+    pub verify_every: Millis,
+}
+
+impl Timers {
+    pub const DEFAULT: Timers = Timers {
+        stall_after: 60_000,
+        verify_every: 120_000,
+    };
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceConfig {
@@ -76,6 +111,8 @@ pub enum SyncError<E: std::fmt::Display> {
     Reconcile(#[from] ReconcileError),
     #[error("the hub refused the connection: {}", .0.message)]
     Rejected(ErrorMessage),
+    #[error("an answer from the hub was lost: nothing heard for {0} ms")]
+    Stalled(Millis),
 }
 
 /// Counters for status displays and benchmarks.
@@ -116,6 +153,16 @@ pub struct DeviceSync {
     events: VecDeque<DeviceEvent>,
     stats: SyncStats,
     heard_since_send: bool,
+    timers: Timers,
+    /// The driver's time as last given.
+    now: Millis,
+    /// When the hub was last heard from (or the connection started).
+    last_heard: Millis,
+    /// When both ends were last found to hold the same heads.
+    last_verified: Millis,
+    /// A wait began with no time given (a local change): it counts from
+    /// the next [`DeviceSync::advance`].
+    wait_untimed: bool,
 }
 
 impl DeviceSync {
@@ -131,13 +178,76 @@ impl DeviceSync {
             events: VecDeque::new(),
             stats: SyncStats::default(),
             heard_since_send: true,
+            timers: Timers::default(),
+            now: 0,
+            last_heard: 0,
+            last_verified: 0,
+            wait_untimed: false,
         }
+    }
+
+    /// Waits otherwise than [`Timers::DEFAULT`].
+    pub fn set_timers(&mut self, timers: Timers) {
+        self.timers = timers;
+    }
+
+    pub fn timers(&self) -> Timers {
+        self.timers
+    }
+
+    /// The driver's time now; given before each input (start, a frame) so
+    /// that the timers run from it, and after local changes (a push begun on
+    /// a quiet connection is awaited from then). Time never goes back.
+    pub fn advance(&mut self, now: Millis) {
+        self.now = self.now.max(now);
+        if std::mem::take(&mut self.wait_untimed) {
+            self.last_heard = self.now;
+        }
+    }
+
+    /// When the driver should call [`DeviceSync::handle_timeout`] next, if
+    /// ever: the moment an expected answer counts as lost, or the next
+    /// verification of a live connection.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        if self.is_waiting() {
+            Some(self.last_heard.saturating_add(self.timers.stall_after))
+        } else if self.is_in_sync() {
+            Some(self.last_verified.saturating_add(self.timers.verify_every))
+        } else {
+            None
+        }
+    }
+
+    /// The time of [`DeviceSync::poll_timeout`] has come (or passed): an
+    /// answer heard of for too long fails the connection with
+    /// [`SyncError::Stalled`] (the driver closes it and reconnects); a live
+    /// connection due for it verifies again.
+    pub fn handle_timeout<R: SyncReplica>(
+        &mut self,
+        now: Millis,
+        replica: &mut R,
+    ) -> Result<(), SyncError<R::Error>> {
+        self.advance(now);
+        let silent = self.now.saturating_sub(self.last_heard);
+        if self.is_waiting() && silent >= self.timers.stall_after {
+            self.disconnected();
+            return Err(SyncError::Stalled(silent));
+        }
+        if self.is_in_sync()
+            && self.now.saturating_sub(self.last_verified) >= self.timers.verify_every
+        {
+            self.last_verified = self.now;
+            self.verify(replica)?;
+        }
+        Ok(())
     }
 
     /// The connection is open: say hello and push what is pending, without
     /// waiting for the answer.
     pub fn start<R: SyncReplica>(&mut self, replica: &mut R) -> Result<(), SyncError<R::Error>> {
         self.phase = Phase::AwaitingWelcome;
+        self.last_heard = self.now;
+        self.last_verified = self.now;
         self.in_flight.clear();
         self.retried.clear();
         self.welcome = None;
@@ -179,6 +289,8 @@ impl DeviceSync {
     /// push in flight.
     pub fn verify<R: SyncReplica>(&mut self, replica: &mut R) -> Result<(), SyncError<R::Error>> {
         if matches!(self.phase, Phase::Live) && self.in_flight.is_empty() {
+            // The answer is awaited from now, not from the last frame heard.
+            self.last_heard = self.now;
             self.phase = Phase::AwaitingAcks;
             self.maybe_reconcile(replica)?;
         }
@@ -193,6 +305,8 @@ impl DeviceSync {
         self.stats.frames_received += 1;
         self.stats.bytes_received += frame.len() as u64;
         self.heard_since_send = true;
+        self.last_heard = self.now;
+        self.wait_untimed = false;
         let message = Message::decode(frame)?;
         match message {
             Message::Error(error) => {
@@ -265,6 +379,7 @@ impl DeviceSync {
                     Step::Continue(next) => self.send(Message::Reconcile(next)),
                     Step::Done(differences) if differences.is_empty() => {
                         self.phase = Phase::Live;
+                        self.last_verified = self.now;
                         self.events.push_back(DeviceEvent::InSync { repaired: 0 });
                     }
                     Step::Done(differences) => {
@@ -290,6 +405,7 @@ impl DeviceSync {
                         .map_err(SyncError::Replica)?;
                 }
                 self.phase = Phase::Live;
+                self.last_verified = self.now;
                 self.events.push_back(DeviceEvent::InSync { repaired });
                 self.push_pending(replica)?;
             }
@@ -358,6 +474,11 @@ impl DeviceSync {
     }
 
     fn push_pending<R: SyncReplica>(&mut self, replica: &mut R) -> Result<(), SyncError<R::Error>> {
+        if !self.is_waiting() {
+            // A push on a quiet live connection: its answer is awaited from
+            // the next time the driver gives.
+            self.wait_untimed = true;
+        }
         while self.in_flight.len() < PUSH_WINDOW {
             let skip: BTreeSet<DocId> = self.in_flight.values().flatten().copied().collect();
             let docs = replica

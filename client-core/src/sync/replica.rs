@@ -7,6 +7,12 @@
 //! [`Storage`] (SQLite for the native client, IndexedDB through
 //! [`MemoryStorage`] in the browser); a commune node implements it over its
 //! own hub database to sync with its parent.
+//!
+//! The replica's rules — which documents are pending and what of them to
+//! push, what an acknowledgement changes, how a document is compared in
+//! anti-entropy — are written once here ([`push_pending`], [`acknowledge`],
+//! [`compared_items`]) over [`ReplicaRows`], the per-document bookkeeping a
+//! replica stores. Both replicas supply only those rows.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -60,6 +66,148 @@ pub trait SyncReplica {
     fn heads(&mut self, doc: &DocId) -> Result<Vec<ChangeHash>, Self::Error>;
 }
 
+/// The sync bookkeeping a replica stores for each document, as the replica's
+/// rules below read and write it.
+pub trait ReplicaRows {
+    type Error: std::fmt::Display;
+
+    /// Documents that may have changes the hub lacks and that the hub has not
+    /// refused, in the order to push them, each with the heads the hub
+    /// acknowledged (a superset of the pending documents is fine).
+    fn unacknowledged(&mut self) -> Result<Vec<(DocId, Vec<ChangeHash>)>, Self::Error>;
+
+    /// A document as this replica holds it (none when it lacks it).
+    fn document(&mut self, doc: &DocId) -> Result<Option<&Automerge>, Self::Error>;
+
+    /// Records the heads the hub has durably stored of a document and
+    /// whether the document has changes beyond them.
+    fn set_acknowledged(
+        &mut self,
+        doc: &DocId,
+        acked: Vec<ChangeHash>,
+        pending: bool,
+    ) -> Result<(), Self::Error>;
+
+    /// Marks a document's changes refused; they stay, and are not pushed.
+    fn set_refused(&mut self, doc: &DocId, refusal: RefusedChange) -> Result<(), Self::Error>;
+
+    /// Every document, as anti-entropy compares it.
+    fn item_rows(&mut self) -> Result<Vec<ItemRow>, Self::Error>;
+}
+
+/// One document as anti-entropy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRow {
+    pub id: DocId,
+    /// Digest of the document's current heads.
+    pub digest: HeadsDigest,
+    pub refused: bool,
+    /// Heads the hub acknowledged.
+    pub acked: Vec<ChangeHash>,
+}
+
+/// The heads of `heads` that `doc` holds.
+fn known_heads(doc: &Automerge, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+    heads
+        .iter()
+        .copied()
+        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+        .collect()
+}
+
+/// The changes to push: each pending document (leaving out `skip`, already
+/// in flight) with what the hub lacks of it, about `max_bytes` in all (always
+/// at least one document when any is pending). A document over the protocol's
+/// limit is marked refused instead; one with nothing the hub lacks after all
+/// is marked clean.
+pub fn push_pending<R: ReplicaRows>(
+    rows: &mut R,
+    skip: &BTreeSet<DocId>,
+    max_bytes: usize,
+) -> Result<Vec<DocChanges>, R::Error> {
+    let mut out = Vec::new();
+    let mut total = 0;
+    for (id, acked) in rows.unacknowledged()? {
+        if skip.contains(&id) {
+            continue;
+        }
+        let Some(doc) = rows.document(&id)? else {
+            continue;
+        };
+        let acked = known_heads(doc, &acked);
+        // A document the hub has nothing of travels as a compressed
+        // snapshot; an existing one as the changes the hub lacks.
+        let bytes = if acked.is_empty() {
+            doc.save()
+        } else {
+            doc.save_after(&acked)
+        };
+        if bytes.is_empty() {
+            let heads = doc.get_heads();
+            rows.set_acknowledged(&id, heads, false)?;
+            continue;
+        }
+        if bytes.len() > limits::MAX_DOC_BYTES {
+            let message = format!(
+                "{} bytes of changes exceed the limit of {}",
+                bytes.len(),
+                limits::MAX_DOC_BYTES
+            );
+            rows.set_refused(&id, RefusedChange::new(Refusal::TooLarge, &message))?;
+            continue;
+        }
+        total += bytes.len();
+        out.push(DocChanges { doc: id, bytes });
+        if total >= max_bytes {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The hub durably stored these heads of a document.
+///
+/// Heads this replica does not hold mean the hub has more than it: nothing
+/// changes here, what the hub has comes down. Empty heads mean the hub has
+/// nothing of the document — a hub restored from a backup taken before it
+/// was made, or one that lost it — so nothing is acknowledged any more and
+/// the whole document is pushed again. Keeping the old acknowledgement
+/// instead would leave the replica believing the hub holds changes it does
+/// not, and only the changes after them would be pushed: the hub would refuse
+/// them for missing dependencies, or anti-entropy would find the document
+/// different on every pass. (The device's replica said so explicitly; the
+/// hub's uplink reached the same result through its length check.)
+pub fn acknowledge<R: ReplicaRows>(
+    rows: &mut R,
+    doc: &DocId,
+    hub_heads: &[ChangeHash],
+) -> Result<(), R::Error> {
+    let Some(current) = rows.document(doc)? else {
+        return Ok(());
+    };
+    let acked = known_heads(current, hub_heads);
+    if acked.len() != hub_heads.len() {
+        return Ok(());
+    }
+    let pending = sorted(&current.get_heads()) != sorted(&acked);
+    rows.set_acknowledged(doc, acked, pending)
+}
+
+/// Every document's id and heads digest, for anti-entropy. A refused document
+/// is compared as the hub last accepted it, so that changes the hub will not
+/// take do not count as divergence; one the hub never accepted is left out.
+pub fn compared_items<R: ReplicaRows>(rows: &mut R) -> Result<Vec<Item>, R::Error> {
+    Ok(rows
+        .item_rows()?
+        .into_iter()
+        .filter_map(|row| match row.refused {
+            false => Some((row.id, row.digest)),
+            true if row.acked.is_empty() => None,
+            true => Some((row.id, HeadsDigest::of(&row.acked))),
+        })
+        .collect())
+}
+
 /// What a replica keeps about each document besides its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocMeta {
@@ -93,6 +241,15 @@ fn sorted(hashes: &[ChangeHash]) -> Vec<ChangeHash> {
 pub struct RefusedChange {
     pub reason: String,
     pub message: String,
+}
+
+impl RefusedChange {
+    pub fn new(reason: Refusal, message: &str) -> Self {
+        Self {
+            reason: reason.as_str().to_string(),
+            message: message.to_string(),
+        }
+    }
 }
 
 /// A document write: replace all stored bytes, or append a chunk.
@@ -410,6 +567,76 @@ impl<S: Storage> DeviceReplica<S> {
     }
 }
 
+impl<S: Storage> DeviceReplica<S> {
+    /// Writes a document's new meta.
+    fn commit_meta(&mut self, meta: DocMeta) -> ReplicaResult<(), S::Error> {
+        self.storage
+            .commit(WriteBatch {
+                metas: vec![meta.clone()],
+                ..WriteBatch::default()
+            })
+            .map_err(ReplicaError::Storage)?;
+        self.metas.insert(meta.id, meta);
+        Ok(())
+    }
+}
+
+/// A device's rows are its metas; a document is pending while its heads
+/// differ from what the hub acknowledged.
+impl<S: Storage> ReplicaRows for DeviceReplica<S> {
+    type Error = ReplicaError<S::Error>;
+
+    fn unacknowledged(&mut self) -> ReplicaResult<Vec<(DocId, Vec<ChangeHash>)>, S::Error> {
+        Ok(self
+            .metas
+            .values()
+            .filter(|m| m.is_pending())
+            .map(|m| (m.id, m.acked.clone()))
+            .collect())
+    }
+
+    fn document(&mut self, doc: &DocId) -> ReplicaResult<Option<&Automerge>, S::Error> {
+        if !self.metas.contains_key(doc) {
+            return Ok(None);
+        }
+        Ok(Some(&*self.load(doc)?))
+    }
+
+    fn set_acknowledged(
+        &mut self,
+        doc: &DocId,
+        acked: Vec<ChangeHash>,
+        _pending: bool,
+    ) -> ReplicaResult<(), S::Error> {
+        let Some(mut meta) = self.metas.get(doc).cloned() else {
+            return Ok(());
+        };
+        meta.acked = acked;
+        self.commit_meta(meta)
+    }
+
+    fn set_refused(&mut self, doc: &DocId, refusal: RefusedChange) -> ReplicaResult<(), S::Error> {
+        let Some(mut meta) = self.metas.get(doc).cloned() else {
+            return Ok(());
+        };
+        meta.refused = Some(refusal);
+        self.commit_meta(meta)
+    }
+
+    fn item_rows(&mut self) -> ReplicaResult<Vec<ItemRow>, S::Error> {
+        Ok(self
+            .metas
+            .values()
+            .map(|m| ItemRow {
+                id: m.id,
+                digest: HeadsDigest::of(&m.heads),
+                refused: m.refused.is_some(),
+                acked: m.acked.clone(),
+            })
+            .collect())
+    }
+}
+
 impl<S: Storage> SyncReplica for DeviceReplica<S> {
     type Error = ReplicaError<S::Error>;
 
@@ -422,44 +649,7 @@ impl<S: Storage> SyncReplica for DeviceReplica<S> {
         skip: &BTreeSet<DocId>,
         max_bytes: usize,
     ) -> ReplicaResult<Vec<DocChanges>, S::Error> {
-        let ids: Vec<(DocId, Vec<ChangeHash>)> = self
-            .metas
-            .values()
-            .filter(|m| m.is_pending() && !skip.contains(&m.id))
-            .map(|m| (m.id, m.acked.clone()))
-            .collect();
-        let mut out = Vec::new();
-        let mut total = 0;
-        for (id, acked) in ids {
-            let am = self.load(&id)?;
-            // A new document travels as a compressed snapshot; an existing one
-            // as the changes the hub lacks.
-            let bytes = if acked.is_empty() {
-                am.save()
-            } else {
-                let known: Vec<ChangeHash> = acked
-                    .iter()
-                    .copied()
-                    .filter(|h| am.get_change_meta_by_hash(h).is_some())
-                    .collect();
-                am.save_after(&known)
-            };
-            if bytes.len() > limits::MAX_DOC_BYTES {
-                let message = format!(
-                    "{} bytes of changes exceed the limit of {}",
-                    bytes.len(),
-                    limits::MAX_DOC_BYTES
-                );
-                self.refused(&id, Refusal::TooLarge, &message)?;
-                continue;
-            }
-            total += bytes.len();
-            out.push(DocChanges { doc: id, bytes });
-            if total >= max_bytes {
-                break;
-            }
-        }
-        Ok(out)
+        push_pending(self, skip, max_bytes)
     }
 
     fn apply_from_hub(
@@ -533,32 +723,7 @@ impl<S: Storage> SyncReplica for DeviceReplica<S> {
         doc: &DocId,
         hub_heads: &[ChangeHash],
     ) -> ReplicaResult<(), S::Error> {
-        let Some(mut meta) = self.metas.get(doc).cloned() else {
-            return Ok(());
-        };
-        let am = self.load(doc)?;
-        // Keep only heads this replica knows; the hub may already have more.
-        let known: Vec<ChangeHash> = hub_heads
-            .iter()
-            .copied()
-            .filter(|h| am.get_change_meta_by_hash(h).is_some())
-            .collect();
-        meta.acked = if known.len() == hub_heads.len() {
-            known
-        } else {
-            meta.acked
-        };
-        if hub_heads.is_empty() {
-            meta.acked = Vec::new();
-        }
-        self.storage
-            .commit(WriteBatch {
-                metas: vec![meta.clone()],
-                ..WriteBatch::default()
-            })
-            .map_err(ReplicaError::Storage)?;
-        self.metas.insert(*doc, meta);
-        Ok(())
+        acknowledge(self, doc, hub_heads)
     }
 
     fn refused(
@@ -567,21 +732,7 @@ impl<S: Storage> SyncReplica for DeviceReplica<S> {
         reason: Refusal,
         message: &str,
     ) -> ReplicaResult<(), S::Error> {
-        let Some(mut meta) = self.metas.get(doc).cloned() else {
-            return Ok(());
-        };
-        meta.refused = Some(RefusedChange {
-            reason: reason.as_str().to_string(),
-            message: message.to_string(),
-        });
-        self.storage
-            .commit(WriteBatch {
-                metas: vec![meta.clone()],
-                ..WriteBatch::default()
-            })
-            .map_err(ReplicaError::Storage)?;
-        self.metas.insert(*doc, meta);
-        Ok(())
+        self.set_refused(doc, RefusedChange::new(reason, message))
     }
 
     fn forget_acknowledgement(&mut self, doc: &DocId) -> ReplicaResult<(), S::Error> {
@@ -589,28 +740,11 @@ impl<S: Storage> SyncReplica for DeviceReplica<S> {
             return Ok(());
         };
         meta.acked = Vec::new();
-        self.storage
-            .commit(WriteBatch {
-                metas: vec![meta.clone()],
-                ..WriteBatch::default()
-            })
-            .map_err(ReplicaError::Storage)?;
-        self.metas.insert(*doc, meta);
-        Ok(())
+        self.commit_meta(meta)
     }
 
     fn items(&mut self) -> ReplicaResult<Vec<Item>, S::Error> {
-        // A refused document is compared as the hub last accepted it, so that
-        // changes the hub will not take do not count as divergence.
-        Ok(self
-            .metas
-            .values()
-            .filter_map(|m| match &m.refused {
-                None => Some((m.id, HeadsDigest::of(&m.heads))),
-                Some(_) if m.acked.is_empty() => None,
-                Some(_) => Some((m.id, HeadsDigest::of(&m.acked))),
-            })
-            .collect())
+        compared_items(self)
     }
 
     fn heads(&mut self, doc: &DocId) -> ReplicaResult<Vec<ChangeHash>, S::Error> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use automerge::{ActorId, ChangeHash};
 
-use super::device::{DeviceConfig, DeviceEvent, DeviceSync};
+use super::device::{DeviceConfig, DeviceEvent, DeviceSync, SyncError, Timers};
 use super::hub::HubSession;
 use super::protocol::*;
 use super::replica::{DeviceReplica, MemoryStorage, SyncReplica};
@@ -429,6 +429,28 @@ fn anti_entropy_repairs_a_device_whose_checkpoint_lies() {
 }
 
 #[test]
+fn a_hub_restored_without_a_dossier_gets_it_whole_from_the_device() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    let id = a.receive(1, "Trần Văn Bình");
+    a.stage(&id, Stage::Processing, T0 + 1000);
+    sync(&mut a, &mut hub);
+    assert_eq!(a.replica.pending_count(), 0);
+
+    // The hub comes back from a backup taken before the dossier: a new hub
+    // id, and nothing of the dossier. The repair answers with empty heads.
+    let mut restored = MemoryHub::new();
+    restored.hub = [7; 16];
+    restored.enrol("a", unit("26734"), &a.actor.clone());
+    sync(&mut a, &mut restored);
+
+    let mut at_hub = restored.docs[&id].doc.get_heads();
+    at_hub.sort();
+    assert_eq!(a.heads()[&id], at_hub);
+    assert_eq!(a.replica.pending_count(), 0);
+}
+
+#[test]
 fn a_wrong_token_is_refused_with_a_clear_error() {
     let mut hub = MemoryHub::new();
     let mut a = Device::new("a", "26734", 1, &mut hub);
@@ -578,4 +600,98 @@ fn a_session_reports_each_acknowledged_push_and_the_size_of_its_catch_up() {
     // b's own dossier is not sent back to it.
     assert_eq!(documents, 2);
     assert!(bytes > 0);
+
+const SHORT: Timers = Timers {
+    stall_after: 5_000,
+    verify_every: 60_000,
+};
+
+#[test]
+fn an_answer_unheard_for_the_stall_time_fails_the_connection() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    a.engine.set_timers(SHORT);
+    a.engine.advance(1_000);
+    a.engine.start(&mut a.replica).unwrap();
+    // The hello is lost on the way: nothing comes back.
+    while a.engine.poll_transmit().is_some() {}
+    assert_eq!(a.engine.poll_timeout(), Some(6_000));
+
+    a.engine.handle_timeout(5_999, &mut a.replica).unwrap();
+    assert!(a.engine.is_connected());
+    let error = a.engine.handle_timeout(6_000, &mut a.replica).unwrap_err();
+
+    assert!(matches!(error, SyncError::Stalled(5_000)), "{error}");
+    assert!(!a.engine.is_connected());
+    assert_eq!(a.engine.poll_timeout(), None);
+}
+
+#[test]
+fn a_frame_from_the_hub_starts_the_stall_time_again() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    a.receive(1, "Phạm Thị Hoa");
+    a.engine.set_timers(SHORT);
+    a.engine.start(&mut a.replica).unwrap();
+    // Only the hello arrives; the push is still awaited.
+    let hello = a.engine.poll_transmit().unwrap();
+    let mut session = HubSession::new();
+    session.handle_frame(&hello, &mut hub).unwrap();
+    let welcome = session.poll_transmit().unwrap();
+
+    a.engine.advance(4_000);
+    a.engine.handle_frame(&welcome, &mut a.replica).unwrap();
+
+    assert!(a.engine.is_waiting());
+    assert_eq!(a.engine.poll_timeout(), Some(9_000));
+    a.engine.handle_timeout(8_999, &mut a.replica).unwrap();
+    assert!(a.engine.is_connected());
+    assert!(a.engine.handle_timeout(9_000, &mut a.replica).is_err());
+}
+
+#[test]
+fn a_live_connection_verifies_once_the_interval_has_passed() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    a.receive(1, "Vũ Văn Nam");
+    a.engine.set_timers(SHORT);
+    a.engine.advance(10_000);
+    a.engine.start(&mut a.replica).unwrap();
+    let mut session = HubSession::new();
+    exchange(&mut a, &mut session, &mut hub);
+    assert!(a.engine.is_in_sync());
+    assert_eq!(a.engine.poll_timeout(), Some(70_000));
+
+    a.engine.handle_timeout(69_999, &mut a.replica).unwrap();
+    assert!(a.engine.poll_transmit().is_none());
+    a.engine.handle_timeout(70_000, &mut a.replica).unwrap();
+
+    // One fingerprint goes out, its answer awaited from now.
+    assert!(a.engine.is_waiting());
+    assert_eq!(a.engine.poll_timeout(), Some(75_000));
+    a.engine.advance(71_000);
+    exchange(&mut a, &mut session, &mut hub);
+    assert!(a.engine.is_in_sync());
+    assert_eq!(a.engine.poll_timeout(), Some(131_000));
+}
+
+#[test]
+fn a_push_on_a_quiet_live_connection_is_awaited_from_when_it_leaves() {
+    let mut hub = MemoryHub::new();
+    let mut a = Device::new("a", "26734", 1, &mut hub);
+    a.engine.set_timers(SHORT);
+    a.engine.start(&mut a.replica).unwrap();
+    let mut session = HubSession::new();
+    exchange(&mut a, &mut session, &mut hub);
+    assert!(a.engine.is_in_sync());
+
+    a.engine.advance(30_000);
+    a.receive(1, "Hoàng Thị Thu");
+    a.engine.local_changes(&mut a.replica).unwrap();
+    a.engine.advance(40_000);
+
+    assert!(a.engine.is_waiting());
+    assert_eq!(a.engine.poll_timeout(), Some(45_000));
+    a.engine.handle_timeout(44_999, &mut a.replica).unwrap();
+    assert!(a.engine.is_connected());
 }

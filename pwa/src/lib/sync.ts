@@ -4,10 +4,8 @@
 // back). No sync logic lives here.
 import type { Core, SyncEvent } from './core';
 
-/** Reconnect if the hub says nothing this long while we wait for it. */
-const STALL_MS = 20_000;
-/** On a connection that stays up, check this often that both ends agree. */
-const VERIFY_MS = 120_000;
+// How long to wait for an answer, and how often to verify, are the core's
+// (client-core's `Timers`): this only sleeps until the core's deadline.
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 
@@ -23,9 +21,7 @@ export class SyncDriver {
   private ws: WebSocket | null = null;
   private retryMs = RETRY_MIN_MS;
   private retryTimer: number | undefined;
-  private stallTimer: number | undefined;
-  private lastHeard = 0;
-  private lastVerified = 0;
+  private deadlineTimer: number | undefined;
   private stopped = false;
   private rejected = false;
 
@@ -38,7 +34,6 @@ export class SyncDriver {
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') this.connectNow();
     });
-    this.stallTimer = window.setInterval(() => this.checkStall(), 5_000);
   }
 
   get connected(): boolean {
@@ -53,7 +48,7 @@ export class SyncDriver {
   stop(): void {
     this.stopped = true;
     window.clearTimeout(this.retryTimer);
-    window.clearInterval(this.stallTimer);
+    window.clearTimeout(this.deadlineTimer);
     this.ws?.close();
   }
 
@@ -85,10 +80,8 @@ export class SyncDriver {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onopen = () => {
-      this.lastHeard = Date.now();
-      this.lastVerified = Date.now();
       try {
-        this.core.raw.syncStart();
+        this.core.raw.syncStart(Date.now());
       } catch {
         ws.close();
         return;
@@ -96,10 +89,9 @@ export class SyncDriver {
       this.pump();
     };
     ws.onmessage = (event) => {
-      this.lastHeard = Date.now();
       if (!(event.data instanceof ArrayBuffer)) return;
       try {
-        this.core.raw.syncFrame(new Uint8Array(event.data));
+        this.core.raw.syncFrame(new Uint8Array(event.data), Date.now());
         this.retryMs = RETRY_MIN_MS;
       } catch {
         // The events say why; the connection is unusable.
@@ -128,26 +120,30 @@ export class SyncDriver {
     this.retryTimer = window.setTimeout(() => this.connect(), Math.max(250, wait));
   }
 
-  private checkStall(): void {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-    const status = this.core.status();
-    if (status.waiting && Date.now() - this.lastHeard > STALL_MS) {
-      this.ws.close();
-      return;
-    }
-    if (status.in_sync && Date.now() - this.lastVerified > VERIFY_MS) {
-      this.lastVerified = Date.now();
+  /** Sleeps until the core's next deadline, then hands it the time. */
+  private armDeadline(): void {
+    window.clearTimeout(this.deadlineTimer);
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    const at = this.core.raw.syncDeadline();
+    if (at === undefined) return;
+    this.deadlineTimer = window.setTimeout(() => {
+      if (this.ws !== ws) return;
       try {
-        this.core.raw.syncVerify();
+        this.core.raw.syncTimeout(Date.now());
       } catch {
-        this.ws.close();
+        // An answer was lost: the events say so.
+        this.pump();
+        ws.close();
         return;
       }
       this.pump();
-    }
+    }, Math.max(0, at - Date.now()));
   }
 
   private pump(): void {
+    // Local changes reached the core without a time: give it now.
+    this.core.raw.syncAdvance(Date.now());
     const ws = this.ws;
     if (ws && ws.readyState === WebSocket.OPEN) {
       for (let frame = this.core.raw.pollTransmit(); frame; frame = this.core.raw.pollTransmit()) {
@@ -164,6 +160,7 @@ export class SyncDriver {
       }
       this.hooks.onEvent(event);
     }
+    this.armDeadline();
     this.hooks.afterStep();
   }
 }

@@ -155,19 +155,31 @@ impl Device {
 
     // sync
 
+    /// `now`: the page's milliseconds (`Date.now()`), here and below.
     #[wasm_bindgen(js_name = syncStart)]
-    pub fn sync_start(&mut self) -> Result<(), JsValue> {
-        self.inner.sync_start().map_err(fail)
+    pub fn sync_start(&mut self, now: f64) -> Result<(), JsValue> {
+        self.inner.sync_start(millis(now)).map_err(fail)
     }
 
     #[wasm_bindgen(js_name = syncFrame)]
-    pub fn sync_frame(&mut self, frame: &[u8]) -> Result<(), JsValue> {
-        self.inner.sync_frame(frame).map_err(fail)
+    pub fn sync_frame(&mut self, frame: &[u8], now: f64) -> Result<(), JsValue> {
+        self.inner.sync_frame(frame, millis(now)).map_err(fail)
     }
 
-    #[wasm_bindgen(js_name = syncVerify)]
-    pub fn sync_verify(&mut self) -> Result<(), JsValue> {
-        self.inner.sync_verify().map_err(fail)
+    #[wasm_bindgen(js_name = syncAdvance)]
+    pub fn sync_advance(&mut self, now: f64) {
+        self.inner.sync_advance(millis(now))
+    }
+
+    /// When to call `syncTimeout` next, if ever.
+    #[wasm_bindgen(js_name = syncDeadline)]
+    pub fn sync_deadline(&self) -> Option<f64> {
+        self.inner.sync_deadline().map(|at| at as f64)
+    }
+
+    #[wasm_bindgen(js_name = syncTimeout)]
+    pub fn sync_timeout(&mut self, now: f64) -> Result<(), JsValue> {
+        self.inner.sync_timeout(millis(now)).map_err(fail)
     }
 
     #[wasm_bindgen(js_name = syncDisconnected)]
@@ -325,4 +337,9 @@ impl Device {
     pub fn inbox(&mut self) -> Result<String, JsValue> {
         to_js(&self.inner.inbox().map_err(fail)?)
     }
+}
+
+/// A page time in milliseconds as the engine counts it.
+fn millis(now: f64) -> client_core::sync::device::Millis {
+    now.max(0.0) as client_core::sync::device::Millis
 }

@@ -27,7 +27,7 @@ use client_core::stage::{Overruled, Stage};
 use client_core::statistics::{
     Column, DossierFacts, ON_TIME_RATE_EN, ON_TIME_RATE_VI, Period, Report06a,
 };
-use client_core::sync::device::{DeviceConfig, DeviceEvent, DeviceSync};
+use client_core::sync::device::{DeviceConfig, DeviceEvent, DeviceSync, Millis};
 use client_core::sync::replica::{DeviceReplica, MemoryStorage, SyncReplica};
 use client_core::time;
 use client_core::units::UnitTree;
@@ -183,9 +183,10 @@ impl BrowserDevice {
 
     // ------------------------------------------------------------ sync
 
-    /// The WebSocket opened.
-    pub fn sync_start(&mut self) -> WebResult<()> {
+    /// The WebSocket opened at `now` (the page's milliseconds).
+    pub fn sync_start(&mut self, now: Millis) -> WebResult<()> {
         self.progress = ConnectionProgress::default();
+        self.engine.advance(now);
         self.engine.start(&mut self.replica).map_err(err)?;
         self.drain_events();
         Ok(())
@@ -193,16 +194,27 @@ impl BrowserDevice {
 
     /// A binary frame arrived. An error means the connection is unusable:
     /// the page closes it and reconnects later.
-    pub fn sync_frame(&mut self, frame: &[u8]) -> WebResult<()> {
+    pub fn sync_frame(&mut self, frame: &[u8], now: Millis) -> WebResult<()> {
+        self.engine.advance(now);
         let result = self.engine.handle_frame(frame, &mut self.replica);
         self.drain_events();
         result.map_err(err)
     }
 
-    /// On a connection that stayed up: check again that the device and the
-    /// hub hold the same heads (repairs a change a faulty link lost).
-    pub fn sync_verify(&mut self) -> WebResult<()> {
-        let result = self.engine.verify(&mut self.replica);
+    /// The page's time after a step without one (a local change).
+    pub fn sync_advance(&mut self, now: Millis) {
+        self.engine.advance(now);
+    }
+
+    /// When the page should call [`BrowserDevice::sync_timeout`] next.
+    pub fn sync_deadline(&self) -> Option<Millis> {
+        self.engine.poll_timeout()
+    }
+
+    /// The deadline came: an answer lost fails the connection (the page
+    /// closes it and reconnects); a live one verifies again.
+    pub fn sync_timeout(&mut self, now: Millis) -> WebResult<()> {
+        let result = self.engine.handle_timeout(now, &mut self.replica);
         self.drain_events();
         result.map_err(err)
     }

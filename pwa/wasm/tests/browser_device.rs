@@ -136,7 +136,7 @@ impl Tablet {
     /// the page's WebSocket driver does.
     fn sync(&mut self, hub: &mut MemoryHub) {
         let mut session = HubSession::new();
-        self.device.sync_start().unwrap();
+        self.device.sync_start(0).unwrap();
         loop {
             let mut progressed = false;
             while let Some(frame) = self.device.poll_transmit() {
@@ -146,7 +146,7 @@ impl Tablet {
             while session.poll_catchup(hub).unwrap() {}
             while session.poll_event().is_some() {}
             while let Some(frame) = session.poll_transmit() {
-                self.device.sync_frame(&frame).unwrap();
+                self.device.sync_frame(&frame, 0).unwrap();
                 progressed = true;
             }
             self.persist();

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::{Device, keys};
 use crate::link::{
-    Backoff, Endpoint, LINK_DEAD_AFTER, PING_EVERY, connect, read_frame, send_frames,
+    Backoff, Clock, Endpoint, LINK_DEAD_AFTER, PING_EVERY, connect, read_frame, send_frames,
 };
 
 /// What a sync did, printed as JSON by `motcua sync`.
@@ -128,15 +128,16 @@ async fn session(
         bar
     });
     let mut socket = connect(endpoint).await?;
+    let clock = Clock::start();
     let mut engine = engine_for(device, token);
+    engine.set_timers(endpoint.timers());
+    engine.advance(clock.now());
     device
         .with(|r| engine.start(r))?
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut last_heard = std::time::Instant::now();
-    let mut last_frame = std::time::Instant::now();
     let mut last_ping = std::time::Instant::now();
-    let mut last_verify = std::time::Instant::now();
     let outcome = loop {
         if let Err(e) = send_frames(&mut socket, &mut engine).await {
             break Err(e);
@@ -145,49 +146,36 @@ async fn session(
         if engine.is_in_sync() && !stay {
             break Ok(());
         }
-        let read = async {
-            if stay {
-                Ok(socket.next().await)
-            } else {
-                tokio::time::timeout(endpoint.stall_after, socket.next()).await
-            }
-        };
         tokio::select! {
-            incoming = read => match incoming {
-                Err(_) => break Err(anyhow::anyhow!("the hub stopped answering")),
-                Ok(incoming) => {
-                    last_heard = std::time::Instant::now();
-                    if matches!(incoming, Some(Ok(WsMessage::Binary(_)))) {
-                        last_frame = last_heard;
-                    }
-                    if let Err(e) = on_incoming(device, &mut engine, incoming).await {
-                        break Err(e);
-                    }
+            incoming = socket.next() => {
+                last_heard = std::time::Instant::now();
+                engine.advance(clock.now());
+                if let Err(e) = on_incoming(device, &mut engine, incoming).await {
+                    break Err(e);
                 }
             },
+            _ = clock.sleep_until(engine.poll_timeout()) => {
+                let timeout = device.with(|r| engine.handle_timeout(clock.now(), r))?;
+                if let Err(e) = timeout {
+                    break Err(anyhow::anyhow!("{e}; reconnecting"));
+                }
+            }
             _ = tick.tick(), if stay => {
                 // Another process recorded something: push it now.
                 if device.changed_elsewhere()? {
                     device.with(|r| engine.local_changes(r))?.map_err(|e| anyhow::anyhow!("{e}"))?;
                 }
+                engine.advance(clock.now());
                 // A link that silently stopped carrying anything is dead:
                 // ping it, and give up on it if nothing comes back.
                 if last_heard.elapsed() > LINK_DEAD_AFTER {
                     break Err(anyhow::anyhow!("the hub stopped answering"));
-                }
-                // Pongs prove the link is up, not that an answer is coming.
-                if engine.is_waiting() && last_frame.elapsed() > endpoint.stall_after {
-                    break Err(anyhow::anyhow!("an answer from the hub was lost; reconnecting"));
                 }
                 if last_ping.elapsed() > PING_EVERY {
                     last_ping = std::time::Instant::now();
                     if let Err(e) = socket.send(WsMessage::Ping(Vec::new().into())).await {
                         break Err(e.into());
                     }
-                }
-                if engine.is_in_sync() && last_verify.elapsed() > endpoint.verify_every {
-                    last_verify = std::time::Instant::now();
-                    device.with(|r| engine.verify(r))?.map_err(|e| anyhow::anyhow!("{e}"))?;
                 }
             }
         }

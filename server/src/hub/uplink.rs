@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::Hub;
 use crate::link::{
-    Backoff, Endpoint, LINK_DEAD_AFTER, PING_EVERY, connect, read_frame, send_frames,
+    Backoff, Clock, Endpoint, LINK_DEAD_AFTER, PING_EVERY, connect, read_frame, send_frames,
 };
 use crate::store::documents::UPLINK_ORIGIN;
 use crate::store::uplink::UplinkReplica;
@@ -72,11 +72,14 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
     })
     .await??;
     let mut socket = connect(&config.endpoint).await?;
-    let engine = DeviceSync::new(DeviceConfig {
+    let clock = Clock::start();
+    let mut engine = DeviceSync::new(DeviceConfig {
         token: config.token.clone(),
         actors: actors.clone(),
         agent: format!("motcua-hub/{}", env!("CARGO_PKG_VERSION")),
     });
+    engine.set_timers(config.endpoint.timers());
+    engine.advance(clock.now());
     let (mut engine, mut replica) = step(engine, UplinkReplica::new(store.clone()), |e, r| {
         Ok(e.start(r)?)
     })
@@ -84,9 +87,7 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
     let mut local = hub.commits.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_heard = Instant::now();
-    let mut last_frame = Instant::now();
     let mut last_ping = Instant::now();
-    let mut last_verify = Instant::now();
     let mut local_changes = false;
     loop {
         send_frames(&mut socket, &mut engine).await?;
@@ -116,17 +117,20 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
         if local_changes {
             local_changes = false;
             (engine, replica) = step(engine, replica, |e, r| Ok(e.local_changes(r)?)).await?;
+            engine.advance(clock.now());
             continue;
         }
         tokio::select! {
             incoming = socket.next() => {
                 last_heard = Instant::now();
-                if matches!(incoming, Some(Ok(WsMessage::Binary(_)))) {
-                    last_frame = last_heard;
-                }
+                engine.advance(clock.now());
                 if let Some(frame) = read_frame(incoming, "parent hub")? {
                     (engine, replica) = step(engine, replica, move |e, r| Ok(e.handle_frame(&frame, r)?)).await?;
                 }
+            }
+            _ = clock.sleep_until(engine.poll_timeout()) => {
+                let now = clock.now();
+                (engine, replica) = step(engine, replica, move |e, r| Ok(e.handle_timeout(now, r)?)).await?;
             }
             commit = local.recv() => {
                 match commit {
@@ -146,17 +150,9 @@ async fn session(hub: &Arc<Hub>, config: &UplinkConfig) -> anyhow::Result<()> {
                 if last_heard.elapsed() > LINK_DEAD_AFTER {
                     anyhow::bail!("the parent hub stopped answering");
                 }
-                // Pongs prove the link is up, not that an answer is coming.
-                if engine.is_waiting() && last_frame.elapsed() > config.endpoint.stall_after {
-                    anyhow::bail!("an answer from the parent hub was lost");
-                }
                 if last_ping.elapsed() > PING_EVERY {
                     last_ping = Instant::now();
                     socket.send(WsMessage::Ping(Vec::new().into())).await?;
-                }
-                if engine.is_in_sync() && last_verify.elapsed() > config.endpoint.verify_every {
-                    last_verify = Instant::now();
-                    (engine, replica) = step(engine, replica, |e, r| Ok(e.verify(r)?)).await?;
                 }
                 // A device enrolled here since we connected signs with an
                 // actor the parent must learn: reconnect to announce it.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use client_core::sync::device::DeviceSync;
+use client_core::sync::device::{DeviceSync, Millis, Timers};
 use client_core::sync::protocol::limits;
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -38,12 +38,9 @@ pub struct Endpoint {
     pub verify_every: Duration,
 }
 
-/// Long enough for a full frame over a 256 kbit/s link.
-pub const STALL_AFTER: Duration = Duration::from_secs(60);
-
-/// An idle check costs one small round trip; a few minutes bounds how long a
-/// change lost on a live link stays missing.
-pub const VERIFY_EVERY: Duration = Duration::from_secs(120);
+/// The engine's defaults ([`Timers`] says why), as the flags' defaults.
+pub const STALL_AFTER: Duration = Duration::from_millis(Timers::DEFAULT.stall_after);
+pub const VERIFY_EVERY: Duration = Duration::from_millis(Timers::DEFAULT.verify_every);
 
 impl Endpoint {
     /// Accepts `http(s)://host:port` or `ws(s)://host:port[/sync]`.
@@ -185,3 +182,35 @@ mod tests {
         assert!(Endpoint::parse("ftp://x", None).is_err());
     }
 }
+
+impl Endpoint {
+    /// The engine's timers as set for this endpoint.
+    pub fn timers(&self) -> Timers {
+        Timers {
+            stall_after: self.stall_after.as_millis() as Millis,
+            verify_every: self.verify_every.as_millis() as Millis,
+        }
+    }
+}
+
+/// A driver's clock for the engine: milliseconds since it started.
+pub struct Clock(std::time::Instant);
+
+impl Clock {
+    pub fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    pub fn now(&self) -> Millis {
+        self.0.elapsed().as_millis() as Millis
+    }
+
+    /// Sleeps until the engine's deadline; forever when it has none.
+    pub async fn sleep_until(&self, deadline: Option<Millis>) {
+        match deadline {
+            Some(at) => tokio::time::sleep_until((self.0 + Duration::from_millis(at)).into()).await,
+            None => std::future::pending().await,
+        }
+    }
+}
+

@@ -151,7 +151,7 @@ fn visible(row: &DocRow, device: &DeviceIdentity) -> bool {
     }
 }
 
-fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+pub(super) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     heads.iter().flat_map(|h| h.0).collect()
 }
 

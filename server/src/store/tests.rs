@@ -47,7 +47,7 @@ fn store(dir: &std::path::Path) -> Store {
     province_with(dir, &["X0101"])
 }
 
-fn device(actor: &ActorId) -> DeviceIdentity {
+pub(super) fn device(actor: &ActorId) -> DeviceIdentity {
     DeviceIdentity {
         device_id: "dev-1".into(),
         unit: unit("X0101"),

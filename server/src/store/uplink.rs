@@ -18,13 +18,13 @@ use client_core::calendar::WorkingCalendar;
 use client_core::config::{self, ConfigKind};
 use client_core::dossier::DossierDoc;
 use client_core::ids::DocId;
-use client_core::sync::protocol::{Checkpoint, DocChanges, HeadsDigest, HubId, Refusal, limits};
+use client_core::sync::protocol::{Checkpoint, DocChanges, HeadsDigest, HubId, Refusal};
 use client_core::sync::reconcile::Item;
-use client_core::sync::replica::SyncReplica;
+use client_core::sync::replica::{self, ItemRow, RefusedChange, ReplicaRows, SyncReplica};
 use client_core::units::{Unit, UnitTree};
 use rusqlite::{OptionalExtension, params};
 
-use super::documents::{DocKind, UPLINK_ORIGIN, decode_heads, doc_row};
+use super::documents::{DocKind, UPLINK_ORIGIN, decode_heads, doc_row, encode_heads};
 use super::{Result, Store, StoreError, audit, index};
 
 /// Documents whose bytes from the parent could not be read, with why.
@@ -35,20 +35,17 @@ type Unreadable = Vec<(DocId, String)>;
 /// listener.
 pub struct UplinkReplica {
     store: Store,
+    /// The document the replica's rules last asked for.
+    loaded: Option<Automerge>,
 }
 
 impl UplinkReplica {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            loaded: None,
+        }
     }
-}
-
-fn known(doc: &Automerge, heads: &[ChangeHash]) -> Vec<ChangeHash> {
-    heads
-        .iter()
-        .copied()
-        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
-        .collect()
 }
 
 impl Store {
@@ -199,6 +196,96 @@ impl Store {
     }
 }
 
+/// The uplink's rows are columns of `documents`: `uplink_acked`,
+/// `uplink_dirty` (set by every change made here) and `uplink_refused`.
+/// Only dossiers go up; configuration is published by the top hub.
+impl ReplicaRows for UplinkReplica {
+    type Error = StoreError;
+
+    fn unacknowledged(&mut self) -> Result<Vec<(DocId, Vec<ChangeHash>)>> {
+        let rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = self.store.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT doc_id, uplink_acked FROM documents WHERE uplink_dirty = 1 AND uplink_refused IS NULL AND kind = 'dossier' ORDER BY last_seq",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, acked)| {
+                let id = <[u8; 16]>::try_from(id.as_slice())
+                    .map(DocId::from_bytes)
+                    .ok()?;
+                Some((id, decode_heads(&acked.unwrap_or_default())))
+            })
+            .collect())
+    }
+
+    fn document(&mut self, doc: &DocId) -> Result<Option<&Automerge>> {
+        self.loaded = self.store.load_doc(doc)?;
+        Ok(self.loaded.as_ref())
+    }
+
+    fn set_acknowledged(
+        &mut self,
+        doc: &DocId,
+        acked: Vec<ChangeHash>,
+        pending: bool,
+    ) -> Result<()> {
+        self.store.write(|tx| {
+            tx.execute(
+                "UPDATE documents SET uplink_acked = ?2, uplink_dirty = ?3 WHERE doc_id = ?1",
+                params![doc.as_bytes(), encode_heads(&acked), pending],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn set_refused(&mut self, doc: &DocId, refusal: RefusedChange) -> Result<()> {
+        let why = format!("{}: {}", refusal.reason, refusal.message);
+        self.store.write(|tx| {
+            tx.execute(
+                "UPDATE documents SET uplink_refused = ?2 WHERE doc_id = ?1",
+                params![doc.as_bytes(), why],
+            )?;
+            audit::record(tx, "hub", "uplink.refused", &doc.to_string(), &why)
+        })
+    }
+
+    fn item_rows(&mut self) -> Result<Vec<ItemRow>> {
+        self.store.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT doc_id, digest, uplink_refused IS NOT NULL, uplink_acked FROM documents",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, Option<Vec<u8>>>(3)?,
+                ))
+            })?;
+            let mut items = Vec::new();
+            for row in rows {
+                let (id, digest, refused, acked) = row?;
+                let Ok(id) = <[u8; 16]>::try_from(id.as_slice()).map(DocId::from_bytes) else {
+                    continue;
+                };
+                let digest = <[u8; 16]>::try_from(digest.as_slice())
+                    .map(HeadsDigest)
+                    .map_err(|_| StoreError::Invalid("stored digest is damaged".into()))?;
+                items.push(ItemRow {
+                    id,
+                    digest,
+                    refused,
+                    acked: decode_heads(&acked.unwrap_or_default()),
+                });
+            }
+            Ok(items)
+        })
+    }
+}
+
 impl SyncReplica for UplinkReplica {
     type Error = StoreError;
 
@@ -207,57 +294,7 @@ impl SyncReplica for UplinkReplica {
     }
 
     fn pending(&mut self, skip: &BTreeSet<DocId>, max_bytes: usize) -> Result<Vec<DocChanges>> {
-        let rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = self.store.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT doc_id, uplink_acked FROM documents WHERE uplink_dirty = 1 AND uplink_refused IS NULL AND kind = 'dossier' ORDER BY last_seq",
-            )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })?;
-        let mut out = Vec::new();
-        let mut total = 0;
-        for (id, acked) in rows {
-            let Ok(id) = <[u8; 16]>::try_from(id.as_slice()).map(DocId::from_bytes) else {
-                continue;
-            };
-            if skip.contains(&id) {
-                continue;
-            }
-            let Some(doc) = self.store.load_doc(&id)? else {
-                continue;
-            };
-            let acked = known(&doc, &decode_heads(&acked.unwrap_or_default()));
-            let bytes = if acked.is_empty() {
-                doc.save()
-            } else {
-                doc.save_after(&acked)
-            };
-            if bytes.is_empty() {
-                // Nothing the parent lacks after all.
-                self.store.write(|tx| {
-                    tx.execute(
-                        "UPDATE documents SET uplink_dirty = 0 WHERE doc_id = ?1",
-                        [id.as_bytes()],
-                    )?;
-                    Ok(())
-                })?;
-                continue;
-            }
-            if bytes.len() > limits::MAX_DOC_BYTES {
-                self.refused(
-                    &id,
-                    Refusal::TooLarge,
-                    &format!("{} bytes exceed the document limit", bytes.len()),
-                )?;
-                continue;
-            }
-            total += bytes.len();
-            out.push(DocChanges { doc: id, bytes });
-            if total >= max_bytes {
-                break;
-            }
-        }
-        Ok(out)
+        replica::push_pending(self, skip, max_bytes)
     }
 
     fn apply_from_hub(
@@ -269,46 +306,11 @@ impl SyncReplica for UplinkReplica {
     }
 
     fn acknowledged(&mut self, doc: &DocId, hub_heads: &[ChangeHash]) -> Result<()> {
-        let Some(current) = self.store.load_doc(doc)? else {
-            return Ok(());
-        };
-        let acked = known(&current, hub_heads);
-        if acked.len() != hub_heads.len() {
-            // The parent has more than we do; it will come down.
-            return Ok(());
-        }
-        let mut heads = current.get_heads();
-        heads.sort();
-        let mut sorted = acked.clone();
-        sorted.sort();
-        let clean = heads == sorted;
-        self.store.write(|tx| {
-            tx.execute(
-                "UPDATE documents SET uplink_acked = ?2, uplink_dirty = ?3 WHERE doc_id = ?1",
-                params![
-                    doc.as_bytes(),
-                    acked.iter().flat_map(|h| h.0).collect::<Vec<u8>>(),
-                    !clean
-                ],
-            )?;
-            Ok(())
-        })
+        replica::acknowledge(self, doc, hub_heads)
     }
 
     fn refused(&mut self, doc: &DocId, reason: Refusal, message: &str) -> Result<()> {
-        self.store.write(|tx| {
-            tx.execute(
-                "UPDATE documents SET uplink_refused = ?2 WHERE doc_id = ?1",
-                params![doc.as_bytes(), format!("{}: {message}", reason.as_str())],
-            )?;
-            audit::record(
-                tx,
-                "hub",
-                "uplink.refused",
-                &doc.to_string(),
-                &format!("{}: {message}", reason.as_str()),
-            )
-        })
+        self.set_refused(doc, RefusedChange::new(reason, message))
     }
 
     fn forget_acknowledgement(&mut self, doc: &DocId) -> Result<()> {
@@ -322,38 +324,7 @@ impl SyncReplica for UplinkReplica {
     }
 
     fn items(&mut self) -> Result<Vec<Item>> {
-        self.store.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT doc_id, digest, uplink_refused, uplink_acked FROM documents")?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<Vec<u8>>>(3)?,
-                ))
-            })?;
-            let mut items = Vec::new();
-            for row in rows {
-                let (id, digest, refused, acked) = row?;
-                let Ok(id) = <[u8; 16]>::try_from(id.as_slice()).map(DocId::from_bytes) else {
-                    continue;
-                };
-                // A document the parent refused is compared as the parent
-                // last accepted it.
-                let digest = match (refused, acked) {
-                    (None, _) => <[u8; 16]>::try_from(digest.as_slice())
-                        .map(HeadsDigest)
-                        .map_err(|_| StoreError::Invalid("stored digest is damaged".into()))?,
-                    (Some(_), Some(acked)) if !acked.is_empty() => {
-                        HeadsDigest::of(&decode_heads(&acked))
-                    }
-                    (Some(_), _) => continue,
-                };
-                items.push((id, digest));
-            }
-            Ok(items)
-        })
+        replica::compared_items(self)
     }
 
     fn heads(&mut self, doc: &DocId) -> Result<Vec<ChangeHash>> {
@@ -367,5 +338,48 @@ impl SyncReplica for UplinkReplica {
                 .optional()?;
             Ok(heads.map(|h| decode_heads(&h)).unwrap_or_default())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::{ActorId, Automerge};
+    use client_core::ids::DocId;
+    use client_core::sync::replica::SyncReplica;
+
+    use super::UplinkReplica;
+    use crate::store::tests::{device, dossier_numbered, province_with, push};
+
+    /// The parent restored from a backup taken before a dossier was made
+    /// answers a repair with empty heads: this hub pushes the whole dossier
+    /// again rather than only what followed the old acknowledgement.
+    #[test]
+    fn a_dossier_the_restored_parent_lacks_is_pushed_again_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = province_with(dir.path(), &["X0101"]);
+        let actor = ActorId::from(vec![1u8; 16]);
+        let id = DocId::random();
+        let doc = dossier_numbered(&actor, 1);
+        push(&store, &device(&actor), id, doc.automerge().save());
+        let mut replica = UplinkReplica::new(store.clone());
+        let pushed = replica.pending(&Default::default(), usize::MAX).unwrap();
+        assert_eq!(pushed.len(), 1);
+        let heads = doc.automerge().get_heads();
+        replica.acknowledged(&id, &heads).unwrap();
+        assert!(
+            replica
+                .pending(&Default::default(), usize::MAX)
+                .unwrap()
+                .is_empty()
+        );
+
+        replica.acknowledged(&id, &[]).unwrap();
+
+        let again = replica.pending(&Default::default(), usize::MAX).unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].doc, id);
+        let alone = Automerge::load(&again[0].bytes).unwrap();
+        assert_eq!(alone.get_heads(), heads);
+        assert_eq!(store.uplink_pending_count().unwrap(), 1);
     }
 }
