@@ -600,6 +600,7 @@ fn a_session_reports_each_acknowledged_push_and_the_size_of_its_catch_up() {
     // b's own dossier is not sent back to it.
     assert_eq!(documents, 2);
     assert!(bytes > 0);
+}
 
 const SHORT: Timers = Timers {
     stall_after: 5_000,

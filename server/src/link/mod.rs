@@ -159,30 +159,6 @@ pub fn read_frame(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoints_map_to_the_sync_path_and_websocket_schemes() {
-        assert_eq!(
-            Endpoint::parse("https://hub.example:8443", None)
-                .unwrap()
-                .url
-                .as_str(),
-            "wss://hub.example:8443/sync"
-        );
-        assert_eq!(
-            Endpoint::parse("http://127.0.0.1:9000/", None)
-                .unwrap()
-                .url
-                .as_str(),
-            "ws://127.0.0.1:9000/sync"
-        );
-        assert!(Endpoint::parse("ftp://x", None).is_err());
-    }
-}
-
 impl Endpoint {
     /// The engine's timers as set for this endpoint.
     pub fn timers(&self) -> Timers {
@@ -214,3 +190,26 @@ impl Clock {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_map_to_the_sync_path_and_websocket_schemes() {
+        assert_eq!(
+            Endpoint::parse("https://hub.example:8443", None)
+                .unwrap()
+                .url
+                .as_str(),
+            "wss://hub.example:8443/sync"
+        );
+        assert_eq!(
+            Endpoint::parse("http://127.0.0.1:9000/", None)
+                .unwrap()
+                .url
+                .as_str(),
+            "ws://127.0.0.1:9000/sync"
+        );
+        assert!(Endpoint::parse("ftp://x", None).is_err());
+    }
+}
