@@ -298,7 +298,7 @@ fn metrics_parse_as_openmetrics_with_histograms_of_the_traffic() -> anyhow::Resu
     let (status, ..) = http_raw(&hub.url, "BREW", "/healthz", &[], b"")?;
     assert_eq!(status, 405);
     for n in 0..3 {
-        let (status, ..) = http_raw(&hub.url, "GET", &format!("/no/such/{n}"), &[], b"")?;
+        let (status, ..) = http_raw(&hub.url, "GET", &format!("/api/no/such/{n}"), &[], b"")?;
         assert_eq!(status, 404);
     }
 
