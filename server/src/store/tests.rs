@@ -741,3 +741,64 @@ fn a_catch_up_over_many_pages_brings_every_document_whole() {
     );
     assert_eq!(sorted(x_there.get_heads()), sorted(doc_x.heads()));
 }
+
+#[test]
+fn list_rows_read_back_typed_and_are_sent_as_plain_strings_and_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let actor = ActorId::from(vec![1u8; 16]);
+    let dev = device(&actor);
+    let id = DocId::random();
+    push(&store, &dev, id, new_dossier(&actor).save());
+    let page = store
+        .list_dossiers(
+            &BTreeSet::from([unit("X0101")]),
+            &super::index::DossierFilter::default(),
+            T0,
+        )
+        .unwrap();
+    let row = &page.items[0];
+    assert_eq!(row.doc_id, id);
+    assert_eq!(row.stage, Some(Stage::Received));
+    assert_eq!(row.outcome, super::index::OutcomeKind::Open);
+
+    let json = serde_json::to_value(row).unwrap();
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    keys.sort_unstable();
+    let mut expected = [
+        "doc_id",
+        "code",
+        "unit",
+        "field",
+        "procedure_id",
+        "procedure_name",
+        "channel",
+        "stage",
+        "status",
+        "status_name",
+        "applicant_name",
+        "received_by",
+        "received_at",
+        "due_at",
+        "effective_due_at",
+        "clock_stopped",
+        "finished_at",
+        "outcome",
+    ];
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+    assert_eq!(json["doc_id"], id.to_string());
+    assert_eq!(json["code"], "X0101-261128-0001");
+    assert_eq!(json["unit"], "X0101");
+    assert_eq!(json["channel"], "direct");
+    assert_eq!(json["stage"], "received");
+    assert_eq!(json["status"], 2);
+    assert_eq!(json["outcome"], "open");
+    assert_eq!(json["finished_at"], serde_json::Value::Null);
+    assert!(json["received_at"].is_i64() && json["due_at"].is_i64());
+}

@@ -2,9 +2,9 @@
 //! and look-ups by code and unit.
 
 use client_core::calendar::WorkingCalendar;
-use client_core::dossier::Dossier;
-use client_core::ids::{DocId, UnitCode};
-use client_core::stage::{NationalStatus, Outcome};
+use client_core::dossier::{Channel, Dossier};
+use client_core::ids::{DocId, DossierCode, UnitCode};
+use client_core::stage::{NationalStatus, Outcome, Stage};
 use client_core::statistics::receiving_clerk;
 use serde::{Deserialize, Serialize};
 
@@ -13,15 +13,16 @@ use crate::store::{Result, Store, StoreError};
 /// The facts about one dossier that the index keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DossierSummary {
-    pub doc_id: String,
-    pub code: String,
-    pub unit: String,
+    pub doc_id: DocId,
+    pub code: DossierCode,
+    pub unit: UnitCode,
     pub field: String,
     pub procedure_id: String,
     pub procedure_name: String,
-    pub channel: String,
-    pub stage: Option<String>,
-    pub status: Option<u8>,
+    pub channel: Channel,
+    pub stage: Option<Stage>,
+    /// Sent as its national code.
+    pub status: Option<NationalStatus>,
     pub status_name: Option<String>,
     pub applicant_name: String,
     pub received_by: String,
@@ -32,7 +33,41 @@ pub struct DossierSummary {
     pub effective_due_at: i64,
     pub clock_stopped: bool,
     pub finished_at: Option<i64>,
-    pub outcome: String,
+    pub outcome: OutcomeKind,
+}
+
+/// Whether a dossier's processing has ended, and how: [`Outcome`] without
+/// its times, as the index column and the API name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Open,
+    Resolved,
+    Refused,
+    Withdrawn,
+}
+
+impl OutcomeKind {
+    pub const ALL: [OutcomeKind; 4] = [
+        OutcomeKind::Open,
+        OutcomeKind::Resolved,
+        OutcomeKind::Refused,
+        OutcomeKind::Withdrawn,
+    ];
+
+    /// The name in the `outcome` column and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Open => "open",
+            OutcomeKind::Resolved => "resolved",
+            OutcomeKind::Refused => "refused",
+            OutcomeKind::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutcomeKind> {
+        OutcomeKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// Derives the index row of a dossier, with its appointment after waits as
@@ -46,22 +81,22 @@ pub fn summarize(
     let standing = dossier.standing(calendar, now).ok();
     let progress = dossier.progress();
     let (finished_at, outcome) = match progress.outcome {
-        Outcome::Open => (None, "open"),
-        Outcome::Resolved { at, .. } => (Some(at), "resolved"),
-        Outcome::Refused { at } => (Some(at), "refused"),
-        Outcome::Withdrawn { at } => (Some(at), "withdrawn"),
+        Outcome::Open => (None, OutcomeKind::Open),
+        Outcome::Resolved { at, .. } => (Some(at), OutcomeKind::Resolved),
+        Outcome::Refused { at } => (Some(at), OutcomeKind::Refused),
+        Outcome::Withdrawn { at } => (Some(at), OutcomeKind::Withdrawn),
     };
     let received_by = receiving_clerk(&dossier.stages).to_string();
     DossierSummary {
-        doc_id: doc_id.to_string(),
-        code: dossier.code.to_string(),
-        unit: dossier.unit.to_string(),
+        doc_id: *doc_id,
+        code: dossier.code.clone(),
+        unit: dossier.unit.clone(),
         field: dossier.field.clone(),
         procedure_id: dossier.procedure.id.clone(),
         procedure_name: dossier.procedure.name.clone(),
-        channel: dossier.channel.as_str().to_string(),
-        stage: progress.current.map(|s| s.as_str().to_string()),
-        status: progress.status.map(NationalStatus::code),
+        channel: dossier.channel,
+        stage: progress.current,
+        status: progress.status,
         status_name: progress.status.map(|s| s.name_vi().to_string()),
         applicant_name: dossier.applicant.full_name.clone(),
         received_by,
@@ -72,28 +107,59 @@ pub fn summarize(
             .map_or(dossier.due_at, |s| s.due.at.timestamp_millis()),
         clock_stopped: standing.as_ref().is_some_and(|s| s.due.clock_stopped),
         finished_at,
-        outcome: outcome.to_string(),
+        outcome,
     }
 }
 
 pub(super) const SUMMARY_COLUMNS: &str = "doc_id, code, unit, field, procedure_id, procedure_name, channel, stage, status, applicant_name,
     received_by, received_at, due_at, effective_due_at, clock_stopped, finished_at, outcome";
 
+/// A column that does not read as its type: the row is damaged.
+fn damaged(column: usize, message: impl Into<String>) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Text,
+        message.into().into(),
+    )
+}
+
+fn parsed<T>(
+    r: &rusqlite::Row<'_>,
+    column: usize,
+    parse: impl FnOnce(&str) -> std::result::Result<T, String>,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(column)?;
+    parse(&text).map_err(|e| damaged(column, e))
+}
+
 pub(super) fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DossierSummary> {
+    let id: Vec<u8> = r.get(0)?;
+    let doc_id = <[u8; 16]>::try_from(id.as_slice())
+        .map(DocId::from_bytes)
+        .map_err(|_| damaged(0, "stored document id is damaged"))?;
+    let stage: Option<String> = r.get(7)?;
+    let stage = stage
+        .map(|s| s.parse::<Stage>())
+        .transpose()
+        .map_err(|e| damaged(7, e.to_string()))?;
     let status: Option<u8> = r.get(8)?;
+    let status = status
+        .map(NationalStatus::try_from)
+        .transpose()
+        .map_err(|e| damaged(8, e))?;
     Ok(DossierSummary {
-        doc_id: hex::encode(r.get::<_, Vec<u8>>(0)?),
-        code: r.get(1)?,
-        unit: r.get(2)?,
+        doc_id,
+        code: parsed(r, 1, |s| DossierCode::parse(s).map_err(|e| e.to_string()))?,
+        unit: parsed(r, 2, |s| UnitCode::parse(s).map_err(|e| e.to_string()))?,
         field: r.get(3)?,
         procedure_id: r.get(4)?,
         procedure_name: r.get(5)?,
-        channel: r.get(6)?,
-        stage: r.get(7)?,
+        channel: parsed(r, 6, |s| {
+            Channel::parse(s).ok_or_else(|| format!("'{s}' is not a channel"))
+        })?,
+        stage,
         status,
-        status_name: status
-            .and_then(|c| NationalStatus::try_from(c).ok())
-            .map(|s| s.name_vi().to_string()),
+        status_name: status.map(|s| s.name_vi().to_string()),
         applicant_name: r.get(9)?,
         received_by: r.get(10)?,
         received_at: r.get(11)?,
@@ -101,7 +167,9 @@ pub(super) fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dossie
         effective_due_at: r.get(13)?,
         clock_stopped: r.get(14)?,
         finished_at: r.get(15)?,
-        outcome: r.get(16)?,
+        outcome: parsed(r, 16, |s| {
+            OutcomeKind::parse(s).ok_or_else(|| format!("'{s}' is not an outcome"))
+        })?,
     })
 }
 

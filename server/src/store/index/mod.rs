@@ -24,13 +24,14 @@ use client_core::calendar::WorkingCalendar;
 use client_core::dossier::Dossier;
 use client_core::ids::DocId;
 use client_core::search::fold;
+use client_core::stage::NationalStatus;
 use client_core::statistics::DossierFacts;
 use rusqlite::{Transaction, params};
 
 use super::{Result, Store};
 
 pub use facts_codec::{decode_stage_log, encode_facts, encode_stage_log};
-pub use lists::{DossierSummary, summarize};
+pub use lists::{DossierSummary, OutcomeKind, summarize};
 pub use reports::{FactsLoad, ListedDossier};
 pub use search::{DossierFilter, DossierPage, start_of_local_day};
 
@@ -50,14 +51,14 @@ pub fn write_dossier(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         params![
             doc_id.as_bytes(),
-            s.code,
-            s.unit,
+            s.code.to_string(),
+            s.unit.as_str(),
             s.field,
             s.procedure_id,
             s.procedure_name,
-            s.channel,
-            s.stage,
-            s.status,
+            s.channel.as_str(),
+            s.stage.map(|stage| stage.as_str()),
+            s.status.map(NationalStatus::code),
             s.applicant_name,
             fold(&s.applicant_name),
             dossier.applicant.id_number.as_str(),
@@ -68,7 +69,7 @@ pub fn write_dossier(
             s.effective_due_at,
             s.clock_stopped,
             s.finished_at,
-            s.outcome,
+            s.outcome.as_str(),
             seq as i64,
             dossier.applicant.address,
             dossier.sets,
@@ -83,7 +84,7 @@ pub fn write_dossier(
         facts.unit.as_str(),
         &*facts.field,
         facts.terms.received_at,
-        s.outcome == "open",
+        s.outcome == OutcomeKind::Open,
         last_stage_at(&facts),
         encode_facts(&facts),
     ])?;

@@ -128,9 +128,10 @@ impl Store {
             .into_iter()
             .filter(|(s, id_number, phone)| match (&query, &filter.q) {
                 (Some(q), Some(raw)) => {
-                    s.code.eq_ignore_ascii_case(raw.trim())
+                    let code = s.code.to_string();
+                    code.eq_ignore_ascii_case(raw.trim())
                         || q.matches(&s.applicant_name)
-                        || q.matches(&s.code)
+                        || q.matches(&code)
                         || q.matches(id_number)
                         || q.matches(phone)
                 }

@@ -2,10 +2,11 @@
 //! compared, column by column.
 
 use client_core::ids::DocId;
+use client_core::stage::Stage;
 use client_core::statistics::DossierFacts;
 
 use super::facts_codec::{FACTS_COLUMNS, SharedTexts, facts_from_row};
-use super::{last_stage_at, summarize};
+use super::{OutcomeKind, last_stage_at, summarize};
 use crate::store::{Result, Store};
 
 impl Store {
@@ -85,13 +86,15 @@ impl Store {
             match indexed {
                 None => problems.push(format!("{id}: no index row")),
                 Some((code, stage, outcome, ..))
-                    if code != expected.code
-                        || stage != expected.stage
-                        || outcome != expected.outcome =>
+                    if code != expected.code.to_string()
+                        || stage.as_deref() != expected.stage.map(Stage::as_str)
+                        || outcome != expected.outcome.as_str() =>
                 {
                     problems.push(format!(
                         "{id}: index says {code} {stage:?} {outcome}, document says {} {:?} {}",
-                        expected.code, expected.stage, expected.outcome
+                        expected.code,
+                        expected.stage.map(|s| s.as_str().to_string()),
+                        expected.outcome.as_str()
                     ))
                 }
                 Some((code, .., Err(damage))) => {
@@ -104,7 +107,7 @@ impl Store {
                                 facts.unit.to_string(),
                                 facts.field.to_string(),
                                 facts.terms.received_at,
-                                expected.outcome == "open",
+                                expected.outcome == OutcomeKind::Open,
                                 last_stage_at(&facts),
                             )
                         || address != dossier.applicant.address
