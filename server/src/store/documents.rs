@@ -119,29 +119,39 @@ impl DocKind {
             DocKind::Config => "config",
         }
     }
+
+    pub fn parse(s: &str) -> Option<DocKind> {
+        [DocKind::Dossier, DocKind::Config]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub(super) struct DocRow {
-    pub kind: String,
+    pub kind: DocKind,
     pub unit: Option<String>,
     pub change_rows: i64,
 }
 
 pub(super) fn doc_row(conn: &Connection, id: &DocId) -> Result<Option<DocRow>> {
-    Ok(conn
+    let row: Option<(String, Option<String>, i64)> = conn
         .query_row(
             "SELECT kind, unit, change_rows FROM documents WHERE doc_id = ?1",
             [id.as_bytes()],
-            |r| {
-                Ok(DocRow {
-                    kind: r.get(0)?,
-                    unit: r.get(1)?,
-                    change_rows: r.get(2)?,
-                })
-            },
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-        .optional()?)
+        .optional()?;
+    row.map(|(kind, unit, change_rows)| {
+        Ok(DocRow {
+            kind: DocKind::parse(&kind).ok_or_else(|| {
+                StoreError::DamagedRecord(format!("document {id} is of unknown kind '{kind}'"))
+            })?,
+            unit,
+            change_rows,
+        })
+    })
+    .transpose()
 }
 
 fn visible(row: &DocRow, device: &DeviceIdentity) -> bool {
@@ -431,7 +441,7 @@ impl Store {
                     Ok(DocOutcome::Refused { reason, message })
                 };
             let outcome = match &row {
-                Some(r) if r.kind == DocKind::Config.as_str() => refuse(
+                Some(r) if r.kind == DocKind::Config => refuse(
                     tx,
                     Refusal::ReadOnly,
                     "configuration is published by the hub; devices cannot change it".into(),
@@ -518,10 +528,7 @@ impl Store {
         let mut result = None;
         let out = self.write_changes(|tx| {
             let row = doc_row(tx, &id)?;
-            if row
-                .as_ref()
-                .is_some_and(|r| r.kind != DocKind::Config.as_str())
-            {
+            if row.as_ref().is_some_and(|r| r.kind != DocKind::Config) {
                 return Err(StoreError::NotConfiguration(id));
             }
             let mut doc = self

@@ -802,3 +802,47 @@ fn list_rows_read_back_typed_and_are_sent_as_plain_strings_and_numbers() {
     assert_eq!(json["finished_at"], serde_json::Value::Null);
     assert!(json["received_at"].is_i64() && json["due_at"].is_i64());
 }
+
+#[test]
+fn configuration_is_read_only_to_devices_and_a_dossier_is_not_published_as_configuration() {
+    use automerge::transaction::Transactable;
+    use client_core::sync::protocol::Refusal;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let actor = ActorId::from(vec![1u8; 16]);
+    let dev = device(&actor);
+
+    let config = DocId::random();
+    store
+        .publish_config(config, |doc| {
+            let mut tx = doc.transaction();
+            tx.put(automerge::ROOT, "note", "from the hub")
+                .map_err(|e| super::StoreError::Invalid(e.to_string()))?;
+            tx.commit();
+            Ok(())
+        })
+        .unwrap();
+    let mut edit = Automerge::new().with_actor(actor.clone());
+    let mut tx = edit.transaction();
+    tx.put(automerge::ROOT, "note", "from a device").unwrap();
+    tx.commit();
+    let outcome = push(&store, &dev, config, edit.save());
+    assert!(
+        matches!(
+            outcome,
+            DocOutcome::Refused {
+                reason: Refusal::ReadOnly,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+
+    let dossier = DocId::random();
+    push(&store, &dev, dossier, new_dossier(&actor).save());
+    let refused = store.publish_config(dossier, |_| Ok(()));
+    assert!(
+        matches!(refused, Err(super::StoreError::NotConfiguration(id)) if id == dossier),
+        "{refused:?}"
+    );
+}

@@ -7,6 +7,7 @@ use client_core::statistics::DossierFacts;
 
 use super::facts_codec::{FACTS_COLUMNS, SharedTexts, facts_from_row};
 use super::{OutcomeKind, last_stage_at, summarize};
+use crate::store::documents::DocKind;
 use crate::store::{Result, Store};
 
 impl Store {
@@ -65,7 +66,7 @@ impl Store {
                     },
                 ))?)
             })?;
-            if kind != "dossier" {
+            if DocKind::parse(&kind) != Some(DocKind::Dossier) {
                 if indexed.is_some() {
                     problems.push(format!("{id}: a {kind} document has a dossier index row"));
                 }
