@@ -846,3 +846,26 @@ fn configuration_is_read_only_to_devices_and_a_dossier_is_not_published_as_confi
         "{refused:?}"
     );
 }
+
+#[test]
+fn a_list_row_whose_stage_does_not_parse_is_an_error_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let actor = ActorId::from(vec![1u8; 16]);
+    push(
+        &store,
+        &device(&actor),
+        DocId::random(),
+        new_dossier(&actor).save(),
+    );
+    store
+        .write(|tx| Ok(tx.execute("UPDATE dossiers SET stage = 'lost'", [])?))
+        .unwrap();
+    let listed = store.list_dossiers(
+        &BTreeSet::from([unit("X0101")]),
+        &super::index::DossierFilter::default(),
+        T0,
+    );
+    let message = listed.unwrap_err().to_string();
+    assert!(message.contains("'lost' is not a stage"), "{message}");
+}
