@@ -269,3 +269,114 @@ fn the_demo_hub_can_start_with_dossiers_in_every_commune_and_a_device_receives_i
     assert!(codes.iter().all(|c| c.starts_with("X0101-")), "{codes:?}");
     Ok(())
 }
+
+/// The header of `name` in `head` (as `http_raw` gives it), if any.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .map(str::trim)
+}
+
+fn assert_security_headers(head: &str) {
+    let csp = header(head, "content-security-policy").unwrap_or_default();
+    for part in [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{part} missing in {head}");
+    }
+    assert!(!csp.contains("'unsafe-eval'"), "{csp}");
+    assert_eq!(
+        header(head, "x-content-type-options"),
+        Some("nosniff"),
+        "{head}"
+    );
+    assert_eq!(
+        header(head, "referrer-policy"),
+        Some("no-referrer"),
+        "{head}"
+    );
+}
+
+#[test]
+fn every_answer_carries_the_security_headers_and_plain_http_no_hsts() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let token = hub.login("canbo.tanphong", "motcua2026")?;
+    let bad_login = serde_json::to_vec(&json!({ "username": "x", "password": "y" }))?;
+    let answers = [
+        hub.get_raw("/healthz", None)?,
+        hub.get_raw("/api/dossiers", Some(&token))?,
+        hub.get_raw("/api/dossiers", None)?,
+        hub.get_raw("/api/no-such-route", None)?,
+        motcua_tests::hub::http_raw(
+            &hub.url,
+            "POST",
+            "/api/login",
+            &[("Content-Type", "application/json".to_string())],
+            &bad_login,
+        )?,
+    ];
+    for (status, head, _) in &answers {
+        assert!([200, 401, 404].contains(status), "{head}");
+        assert_security_headers(head);
+        assert_eq!(header(head, "strict-transport-security"), None, "{head}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_tls_hub_adds_strict_transport_security() -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let hub = HubProcess::start(HubOptions {
+        demo: true,
+        tls_self_signed: true,
+        ..HubOptions::default()
+    })?;
+    let authority = hub.url.strip_prefix("https://").context("https")?;
+    let pem = std::fs::read(hub.cert_path())?;
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls_pki_types::pem::PemObject;
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert?)?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let host = authority.rsplit_once(':').context("port")?.0;
+    let name = rustls_pki_types::ServerName::try_from(host.to_string())?;
+    let tls = rustls::ClientConnection::new(std::sync::Arc::new(config), name)?;
+    let mut stream = rustls::StreamOwned::new(tls, std::net::TcpStream::connect(authority)?);
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = Vec::new();
+    // The hub may close without a TLS close_notify; what was read is kept.
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response);
+    let head = text
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .map(|line| match line.split_once(':') {
+            Some((name, value)) => format!("{}:{value}", name.to_lowercase()),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_security_headers(&head);
+    assert_eq!(
+        header(&head, "strict-transport-security"),
+        Some("max-age=31536000"),
+        "{head}"
+    );
+    Ok(())
+}

@@ -15,6 +15,7 @@
 //!   commit path (benchmarks, trials at a province's scale).
 //! - [`metrics`] — Prometheus metrics.
 //! - [`requests`] — a request id and a log span for every request.
+//! - [`headers`] — CSP, nosniff, referrer policy and (over TLS) HSTS.
 //! - [`tls`] — certificate files or a self-signed certificate.
 //! - [`uplink`] — syncing this hub's scope with a parent hub.
 
@@ -22,6 +23,7 @@ pub mod admin_config;
 pub mod api;
 pub mod browser_devices;
 pub mod demo;
+pub mod headers;
 pub mod metrics;
 pub mod publish;
 pub mod reports;
@@ -122,8 +124,7 @@ pub async fn serve(hub: Arc<Hub>, config: ServeConfig) -> anyhow::Result<()> {
             config.listen
         );
     }
-    let app = hub
-        .router(config.pwa.clone())
+    let app = headers::layer(hub.router(config.pwa.clone()), config.tls.is_some())
         .into_make_service_with_connect_info::<SocketAddr>();
     if let Some(uplink) = config.uplink.clone() {
         tokio::spawn(uplink::run(hub.clone(), uplink));
