@@ -380,3 +380,116 @@ fn a_tls_hub_adds_strict_transport_security() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// POSTs a log-in from `local` (any 127.x.y.z: Linux routes all of 127/8 to
+/// the loopback), as a second machine would: (status, header lines, body).
+fn login_from(
+    hub: &HubProcess,
+    local: [u8; 4],
+    username: &str,
+    password: &str,
+) -> anyhow::Result<(u16, String, serde_json::Value)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = hub
+        .url
+        .strip_prefix("http://")
+        .context("plain hub")?
+        .to_string();
+    let body = serde_json::to_vec(&json!({ "username": username, "password": password }))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let response = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind((std::net::Ipv4Addr::from(local), 0).into())?;
+        let mut stream = socket.connect(authority.parse()?).await?;
+        let head = format!(
+            "POST /api/login HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&body).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        anyhow::Ok(String::from_utf8(response)?)
+    })?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .context("no HTTP response")?;
+    let head = head.to_lowercase();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("status")?;
+    Ok((status, head, serde_json::from_str(body).unwrap_or_default()))
+}
+
+#[test]
+fn password_guessing_is_throttled_per_address_and_locks_the_account() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let here = [127, 0, 0, 1];
+    let elsewhere = [127, 0, 0, 2];
+    // Ten wrong passwords are answered as such...
+    for _ in 0..10 {
+        let (status, _, body) = login_from(&hub, here, "canbo.tanphong", "doan-mo")?;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (401, &json!("bad_credentials"))
+        );
+    }
+    // ...then the account is locked, against the right password too, and
+    // says for how long.
+    for password in ["doan-mo", "motcua2026"] {
+        let (status, head, body) = login_from(&hub, here, "canbo.tanphong", password)?;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (429, &json!("account_locked")),
+            "{body}"
+        );
+        let retry: u64 = header(&head, "retry-after")
+            .context("retry-after")?
+            .parse()?;
+        assert!((1..=15 * 60).contains(&retry), "{retry}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("locked")
+        );
+    }
+    // Another account from the same address still logs in...
+    let (status, _, body) = login_from(&hub, here, "canbo.donghoa", "motcua2026")?;
+    assert_eq!(status, 200, "{body}");
+    // ...but spraying passwords over many accounts from it runs into the
+    // address's quota.
+    let mut limited = 0;
+    let mut last = (0, String::new());
+    for i in 0..30 {
+        let (status, head, body) = login_from(&hub, here, &format!("nguoi.la{i}"), "123456")?;
+        assert!([401, 429].contains(&status), "{status} {body}");
+        if status == 429 {
+            assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+            assert!(header(&head, "retry-after").is_some(), "{head}");
+            limited += 1;
+        }
+        last = (status, head);
+    }
+    assert!(
+        limited >= 15,
+        "only {limited} of 30 sprayed attempts refused"
+    );
+    assert_eq!(last.0, 429, "{}", last.1);
+    // Another address is not held back by that one, but the lock-out is
+    // the account's, wherever the attempt comes from.
+    let (status, _, body) = login_from(&hub, elsewhere, "canbo.donghoa", "motcua2026")?;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = login_from(&hub, elsewhere, "canbo.tanphong", "motcua2026")?;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (429, &json!("account_locked")),
+        "{body}"
+    );
+    Ok(())
+}

@@ -24,6 +24,7 @@ pub mod api;
 pub mod browser_devices;
 pub mod demo;
 pub mod headers;
+pub mod login_guard;
 pub mod metrics;
 pub mod publish;
 pub mod reports;
@@ -58,6 +59,7 @@ pub struct Hub {
     pub commits: broadcast::Sender<Committed>,
     pub metrics: Metrics,
     pub public_limiter: api::RateLimiter,
+    pub login_guard: login_guard::LoginGuard,
 }
 
 impl Hub {
@@ -77,6 +79,7 @@ impl Hub {
             store,
             commits,
             public_limiter: api::RateLimiter::public_lookup(),
+            login_guard: login_guard::LoginGuard::default(),
         })
     }
 
