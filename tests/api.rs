@@ -389,6 +389,18 @@ fn login_from(
     username: &str,
     password: &str,
 ) -> anyhow::Result<(u16, String, serde_json::Value)> {
+    login_via(hub, local, None, username, password)
+}
+
+/// The same, with an `X-Forwarded-For` header.
+fn login_via(
+    hub: &HubProcess,
+    local: [u8; 4],
+    forwarded_for: Option<&str>,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<(u16, String, serde_json::Value)> {
+    let forwarded = forwarded_for.map_or(String::new(), |f| format!("X-Forwarded-For: {f}\r\n"));
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let authority = hub
         .url
@@ -405,7 +417,7 @@ fn login_from(
         let mut stream = socket.connect(authority.parse()?).await?;
         let head = format!(
             "POST /api/login HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
+             {forwarded}Content-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         );
         stream.write_all(head.as_bytes()).await?;
@@ -491,5 +503,59 @@ fn password_guessing_is_throttled_per_address_and_locks_the_account() -> anyhow:
         (429, &json!("account_locked")),
         "{body}"
     );
+    Ok(())
+}
+
+/// Sprays 30 wrong passwords over as many accounts; how many were refused
+/// by the address quota.
+fn spray(hub: &HubProcess, forwarded_for: Option<&str>, tag: &str) -> anyhow::Result<usize> {
+    let mut limited = 0;
+    for i in 0..30 {
+        let user = format!("nguoi.la.{tag}{i}");
+        let (status, _, body) = login_via(hub, [127, 0, 0, 1], forwarded_for, &user, "123456")?;
+        if status == 429 {
+            assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+            limited += 1;
+        }
+    }
+    Ok(limited)
+}
+
+#[test]
+fn x_forwarded_for_picks_the_throttled_address_only_when_the_operator_trusts_it()
+-> anyhow::Result<()> {
+    // Untrusted (the default): a made-up header per attempt does not get a
+    // guesser a fresh quota.
+    let hub = demo_hub();
+    let mut limited = 0;
+    for i in 0..30 {
+        let fake = format!("198.51.100.{i}");
+        let user = format!("nguoi.la{i}");
+        let (status, _, _) = login_via(&hub, [127, 0, 0, 1], Some(&fake), &user, "123456")?;
+        limited += usize::from(status == 429);
+    }
+    assert!(limited >= 5, "only {limited} refused");
+
+    // Behind a trusted proxy, each client is throttled by its own address,
+    // the last entry (the one the proxy appended).
+    let hub = HubProcess::start(HubOptions {
+        demo: true,
+        args: vec!["--trust-forwarded-for".into()],
+        ..HubOptions::default()
+    })?;
+    let guesser = Some("10.9.9.9, 203.0.113.7");
+    assert!(spray(&hub, guesser, "a")? >= 5);
+    // Another client behind the same proxy logs in; the guesser does not,
+    // whatever it puts before the entry the proxy appended.
+    for (forwarded, expected) in [("203.0.113.8", 200), ("203.0.113.8, 203.0.113.7", 429)] {
+        let (status, _, body) = login_via(
+            &hub,
+            [127, 0, 0, 1],
+            Some(forwarded),
+            "canbo.donghoa",
+            "motcua2026",
+        )?;
+        assert_eq!(status, expected, "{forwarded}: {body}");
+    }
     Ok(())
 }

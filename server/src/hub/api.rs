@@ -250,11 +250,13 @@ struct LoginRequest {
 async fn login(
     State(hub): HubState,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Response> {
     use super::login_guard::Refusal;
     let username = body.username.clone();
-    if let Err(refusal) = hub.login_guard.check(addr.ip(), &username) {
+    let client = hub.login_guard.client(addr.ip(), &headers);
+    if let Err(refusal) = hub.login_guard.check(client, &username) {
         let (code, message, wait) = match refusal {
             Refusal::Address(wait) => (
                 "rate_limited",

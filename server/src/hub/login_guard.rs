@@ -4,16 +4,19 @@
 //! argon2 work): a `governor` quota per client address, shared by every
 //! account tried from it, and a lock-out per account after repeated wrong
 //! passwords from anywhere, during which even the right password is refused.
-//! The address is the TCP peer's: a hub behind a reverse proxy sees the
-//! proxy's address for everyone, so the per-account lock-out is what still
-//! holds there.
+//! The address is the TCP peer's, unless the operator says the hub sits
+//! behind a reverse proxy they run (`--trust-forwarded-for`): then it is the
+//! last `X-Forwarded-For` entry, the one that proxy added. Trusting the
+//! header otherwise would let a guesser pick a fresh address per attempt.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::http::HeaderMap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -45,6 +48,7 @@ struct Failures {
 pub struct LoginGuard {
     addresses: DefaultKeyedRateLimiter<IpAddr>,
     accounts: Mutex<HashMap<String, Failures>>,
+    trust_forwarded_for: AtomicBool,
 }
 
 impl Default for LoginGuard {
@@ -56,11 +60,32 @@ impl Default for LoginGuard {
         Self {
             addresses: RateLimiter::keyed(quota),
             accounts: Mutex::new(HashMap::new()),
+            trust_forwarded_for: AtomicBool::new(false),
         }
     }
 }
 
 impl LoginGuard {
+    /// Takes the client's address from `X-Forwarded-For` from now on.
+    pub fn trust_forwarded_for(&self, trust: bool) {
+        self.trust_forwarded_for.store(trust, Ordering::Relaxed);
+    }
+
+    /// The client's address: `peer`, or what the trusted proxy says.
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.trust_forwarded_for.load(Ordering::Relaxed) {
+            return peer;
+        }
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|last| last.trim().parse().ok())
+            .unwrap_or(peer)
+    }
+
     /// Counts an attempt by `ip` on `username`; `Err` when it must be refused.
     pub fn check(&self, ip: IpAddr, username: &str) -> Result<(), Refusal> {
         let now = Instant::now();
