@@ -269,3 +269,293 @@ fn the_demo_hub_can_start_with_dossiers_in_every_commune_and_a_device_receives_i
     assert!(codes.iter().all(|c| c.starts_with("X0101-")), "{codes:?}");
     Ok(())
 }
+
+/// The header of `name` in `head` (as `http_raw` gives it), if any.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .map(str::trim)
+}
+
+fn assert_security_headers(head: &str) {
+    let csp = header(head, "content-security-policy").unwrap_or_default();
+    for part in [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{part} missing in {head}");
+    }
+    assert!(!csp.contains("'unsafe-eval'"), "{csp}");
+    assert_eq!(
+        header(head, "x-content-type-options"),
+        Some("nosniff"),
+        "{head}"
+    );
+    assert_eq!(
+        header(head, "referrer-policy"),
+        Some("no-referrer"),
+        "{head}"
+    );
+}
+
+#[test]
+fn every_answer_carries_the_security_headers_and_plain_http_no_hsts() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let token = hub.login("canbo.tanphong", "motcua2026")?;
+    let bad_login = serde_json::to_vec(&json!({ "username": "x", "password": "y" }))?;
+    let answers = [
+        hub.get_raw("/healthz", None)?,
+        hub.get_raw("/api/dossiers", Some(&token))?,
+        hub.get_raw("/api/dossiers", None)?,
+        hub.get_raw("/api/no-such-route", None)?,
+        motcua_tests::hub::http_raw(
+            &hub.url,
+            "POST",
+            "/api/login",
+            &[("Content-Type", "application/json".to_string())],
+            &bad_login,
+        )?,
+    ];
+    for (status, head, _) in &answers {
+        assert!([200, 401, 404].contains(status), "{head}");
+        assert_security_headers(head);
+        assert_eq!(header(head, "strict-transport-security"), None, "{head}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_tls_hub_adds_strict_transport_security() -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let hub = HubProcess::start(HubOptions {
+        demo: true,
+        tls_self_signed: true,
+        ..HubOptions::default()
+    })?;
+    let authority = hub.url.strip_prefix("https://").context("https")?;
+    let pem = std::fs::read(hub.cert_path())?;
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls_pki_types::pem::PemObject;
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert?)?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let host = authority.rsplit_once(':').context("port")?.0;
+    let name = rustls_pki_types::ServerName::try_from(host.to_string())?;
+    let tls = rustls::ClientConnection::new(std::sync::Arc::new(config), name)?;
+    let mut stream = rustls::StreamOwned::new(tls, std::net::TcpStream::connect(authority)?);
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = Vec::new();
+    // The hub may close without a TLS close_notify; what was read is kept.
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response);
+    let head = text
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .map(|line| match line.split_once(':') {
+            Some((name, value)) => format!("{}:{value}", name.to_lowercase()),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_security_headers(&head);
+    assert_eq!(
+        header(&head, "strict-transport-security"),
+        Some("max-age=31536000"),
+        "{head}"
+    );
+    Ok(())
+}
+
+/// POSTs a log-in from `local` (any 127.x.y.z: Linux routes all of 127/8 to
+/// the loopback), as a second machine would: (status, header lines, body).
+fn login_from(
+    hub: &HubProcess,
+    local: [u8; 4],
+    username: &str,
+    password: &str,
+) -> anyhow::Result<(u16, String, serde_json::Value)> {
+    login_via(hub, local, None, username, password)
+}
+
+/// The same, with an `X-Forwarded-For` header.
+fn login_via(
+    hub: &HubProcess,
+    local: [u8; 4],
+    forwarded_for: Option<&str>,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<(u16, String, serde_json::Value)> {
+    let forwarded = forwarded_for.map_or(String::new(), |f| format!("X-Forwarded-For: {f}\r\n"));
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = hub
+        .url
+        .strip_prefix("http://")
+        .context("plain hub")?
+        .to_string();
+    let body = serde_json::to_vec(&json!({ "username": username, "password": password }))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let response = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind((std::net::Ipv4Addr::from(local), 0).into())?;
+        let mut stream = socket.connect(authority.parse()?).await?;
+        let head = format!(
+            "POST /api/login HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+             {forwarded}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&body).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        anyhow::Ok(String::from_utf8(response)?)
+    })?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .context("no HTTP response")?;
+    let head = head.to_lowercase();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("status")?;
+    Ok((status, head, serde_json::from_str(body).unwrap_or_default()))
+}
+
+#[test]
+fn password_guessing_is_throttled_per_address_and_locks_the_account() -> anyhow::Result<()> {
+    let hub = demo_hub();
+    let here = [127, 0, 0, 1];
+    let elsewhere = [127, 0, 0, 2];
+    // Ten wrong passwords are answered as such...
+    for _ in 0..10 {
+        let (status, _, body) = login_from(&hub, here, "canbo.tanphong", "doan-mo")?;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (401, &json!("bad_credentials"))
+        );
+    }
+    // ...then the account is locked, against the right password too, and
+    // says for how long.
+    for password in ["doan-mo", "motcua2026"] {
+        let (status, head, body) = login_from(&hub, here, "canbo.tanphong", password)?;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (429, &json!("account_locked")),
+            "{body}"
+        );
+        let retry: u64 = header(&head, "retry-after")
+            .context("retry-after")?
+            .parse()?;
+        assert!((1..=15 * 60).contains(&retry), "{retry}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("locked")
+        );
+    }
+    // Another account from the same address still logs in...
+    let (status, _, body) = login_from(&hub, here, "canbo.donghoa", "motcua2026")?;
+    assert_eq!(status, 200, "{body}");
+    // ...but spraying passwords over many accounts from it runs into the
+    // address's quota.
+    let mut limited = 0;
+    let mut last = (0, String::new());
+    for i in 0..30 {
+        let (status, head, body) = login_from(&hub, here, &format!("nguoi.la{i}"), "123456")?;
+        assert!([401, 429].contains(&status), "{status} {body}");
+        if status == 429 {
+            assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+            assert!(header(&head, "retry-after").is_some(), "{head}");
+            limited += 1;
+        }
+        last = (status, head);
+    }
+    assert!(
+        limited >= 15,
+        "only {limited} of 30 sprayed attempts refused"
+    );
+    assert_eq!(last.0, 429, "{}", last.1);
+    // Another address is not held back by that one, but the lock-out is
+    // the account's, wherever the attempt comes from.
+    let (status, _, body) = login_from(&hub, elsewhere, "canbo.donghoa", "motcua2026")?;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = login_from(&hub, elsewhere, "canbo.tanphong", "motcua2026")?;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (429, &json!("account_locked")),
+        "{body}"
+    );
+    Ok(())
+}
+
+/// Sprays 30 wrong passwords over as many accounts; how many were refused
+/// by the address quota.
+fn spray(hub: &HubProcess, forwarded_for: Option<&str>, tag: &str) -> anyhow::Result<usize> {
+    let mut limited = 0;
+    for i in 0..30 {
+        let user = format!("nguoi.la.{tag}{i}");
+        let (status, _, body) = login_via(hub, [127, 0, 0, 1], forwarded_for, &user, "123456")?;
+        if status == 429 {
+            assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+            limited += 1;
+        }
+    }
+    Ok(limited)
+}
+
+#[test]
+fn x_forwarded_for_picks_the_throttled_address_only_when_the_operator_trusts_it()
+-> anyhow::Result<()> {
+    // Untrusted (the default): a made-up header per attempt does not get a
+    // guesser a fresh quota.
+    let hub = demo_hub();
+    let mut limited = 0;
+    for i in 0..30 {
+        let fake = format!("198.51.100.{i}");
+        let user = format!("nguoi.la{i}");
+        let (status, _, _) = login_via(&hub, [127, 0, 0, 1], Some(&fake), &user, "123456")?;
+        limited += usize::from(status == 429);
+    }
+    assert!(limited >= 5, "only {limited} refused");
+
+    // Behind a trusted proxy, each client is throttled by its own address,
+    // the last entry (the one the proxy appended).
+    let hub = HubProcess::start(HubOptions {
+        demo: true,
+        args: vec!["--trust-forwarded-for".into()],
+        ..HubOptions::default()
+    })?;
+    let guesser = Some("10.9.9.9, 203.0.113.7");
+    assert!(spray(&hub, guesser, "a")? >= 5);
+    // Another client behind the same proxy logs in; the guesser does not,
+    // whatever it puts before the entry the proxy appended.
+    for (forwarded, expected) in [("203.0.113.8", 200), ("203.0.113.8, 203.0.113.7", 429)] {
+        let (status, _, body) = login_via(
+            &hub,
+            [127, 0, 0, 1],
+            Some(forwarded),
+            "canbo.donghoa",
+            "motcua2026",
+        )?;
+        assert_eq!(status, expected, "{forwarded}: {body}");
+    }
+    Ok(())
+}

@@ -675,3 +675,41 @@ fn drill_down_late_report_and_forms_06_and_07_stay_within_the_callers_subtree() 
     );
     Ok(())
 }
+
+#[test]
+fn an_applicant_named_like_a_formula_is_text_in_the_csv_register() -> anyhow::Result<()> {
+    let hub = HubProcess::start(HubOptions {
+        demo: true,
+        ..HubOptions::default()
+    })?;
+    let device = hub.enrol_device("X0101")?;
+    let formula = "=HYPERLINK(\"http://evil.example/\",\"Bấm vào đây\")";
+    device.receive_at(
+        "1.004873",
+        formula,
+        &at("2026-03-02 09:00"),
+        &[
+            "--user",
+            "canbo.tanphong",
+            "--address",
+            "@SUM(1+1)*cmd|' /C calc'!A0",
+        ],
+    )?;
+    device.sync()?;
+    let leader = hub.login("lanhdao.tinh", "motcua2026")?;
+    let (status, _, body) = hub.get_raw(
+        &format!("/api/reports/form07?{MARCH}&unit=X0101&format=csv"),
+        Some(&leader),
+    )?;
+    assert_eq!(status, 200);
+    let csv = String::from_utf8(body)?;
+    // Quoted because of the comma and quotes inside; the leading `'` makes
+    // Excel show it as text instead of running it.
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"Bấm vào đây\"\")\""),
+        "{csv}"
+    );
+    assert!(csv.contains(",'@SUM(1+1)*cmd|' /C calc'!A0,"), "{csv}");
+    assert!(!csv.contains(",=HYPERLINK"), "{csv}");
+    Ok(())
+}

@@ -52,6 +52,10 @@ pub struct Args {
     /// Allow plain HTTP on an address other than loopback.
     #[arg(long, env = "MOTCUA_INSECURE", value_parser = BoolishValueParser::new())]
     insecure: bool,
+    /// Behind a reverse proxy you run that appends the client's address to
+    /// X-Forwarded-For: throttle log-ins by that address, not the proxy's.
+    #[arg(long, env = "MOTCUA_TRUST_FORWARDED_FOR", value_parser = BoolishValueParser::new())]
+    trust_forwarded_for: bool,
     /// Seed a demo province (units, users, devices, catalogue, calendar) and print the log-ins.
     #[arg(long, env = "MOTCUA_DEMO", value_parser = BoolishValueParser::new())]
     demo: bool,
@@ -307,8 +311,11 @@ pub fn run(args: Layered) -> anyhow::Result<()> {
         pwa,
         uplink,
     };
+    let hub = Hub::new(store);
+    hub.login_guard
+        .trust_forwarded_for(args.trust_forwarded_for);
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(hub::serve(Hub::new(store), config))
+    runtime.block_on(hub::serve(hub, config))
 }
 
 /// The token for the parent: given, kept from an earlier start, or obtained

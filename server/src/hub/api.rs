@@ -247,16 +247,49 @@ struct LoginRequest {
     password: String,
 }
 
-async fn login(State(hub): HubState, Json(body): Json<LoginRequest>) -> ApiResult<Response> {
+async fn login(
+    State(hub): HubState,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<LoginRequest>,
+) -> ApiResult<Response> {
+    use super::login_guard::Refusal;
+    let username = body.username.clone();
+    let client = hub.login_guard.client(addr.ip(), &headers);
+    if let Err(refusal) = hub.login_guard.check(client, &username) {
+        let (code, message, wait) = match refusal {
+            Refusal::Address(wait) => (
+                "rate_limited",
+                "too many log-in attempts from this address; wait and try again".to_string(),
+                wait,
+            ),
+            Refusal::Account(wait) => (
+                "account_locked",
+                format!(
+                    "this account is locked for {} minutes after repeated wrong passwords",
+                    wait.as_secs().div_ceil(60)
+                ),
+                wait,
+            ),
+        };
+        let mut response =
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message).into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+        return Ok(response);
+    }
     let store = hub.store.clone();
     let user = blocking(move || store.verify_login(&body.username, &body.password)).await?;
     let Some(user) = user else {
+        hub.login_guard.failed(&username);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
             "wrong user name or password",
         ));
     };
+    hub.login_guard.succeeded(&username);
     let store = hub.store.clone();
     let username = user.username.clone();
     let token = blocking(move || store.create_session(&username)).await?;

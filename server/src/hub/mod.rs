@@ -15,6 +15,7 @@
 //!   commit path (benchmarks, trials at a province's scale).
 //! - [`metrics`] — Prometheus metrics.
 //! - [`requests`] — a request id and a log span for every request.
+//! - [`headers`] — CSP, nosniff, referrer policy and (over TLS) HSTS.
 //! - [`tls`] — certificate files or a self-signed certificate.
 //! - [`uplink`] — syncing this hub's scope with a parent hub.
 
@@ -22,6 +23,8 @@ pub mod admin_config;
 pub mod api;
 pub mod browser_devices;
 pub mod demo;
+pub mod headers;
+pub mod login_guard;
 pub mod metrics;
 pub mod publish;
 pub mod reports;
@@ -56,6 +59,7 @@ pub struct Hub {
     pub commits: broadcast::Sender<Committed>,
     pub metrics: Metrics,
     pub public_limiter: api::RateLimiter,
+    pub login_guard: login_guard::LoginGuard,
 }
 
 impl Hub {
@@ -75,6 +79,7 @@ impl Hub {
             store,
             commits,
             public_limiter: api::RateLimiter::public_lookup(),
+            login_guard: login_guard::LoginGuard::default(),
         })
     }
 
@@ -122,8 +127,7 @@ pub async fn serve(hub: Arc<Hub>, config: ServeConfig) -> anyhow::Result<()> {
             config.listen
         );
     }
-    let app = hub
-        .router(config.pwa.clone())
+    let app = headers::layer(hub.router(config.pwa.clone()), config.tls.is_some())
         .into_make_service_with_connect_info::<SocketAddr>();
     if let Some(uplink) = config.uplink.clone() {
         tokio::spawn(uplink::run(hub.clone(), uplink));

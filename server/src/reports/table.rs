@@ -122,6 +122,16 @@ impl Table {
 }
 
 fn csv_field(value: &str) -> String {
+    // A cell starting with one of these is a formula to Excel and LibreOffice
+    // (an applicant named `=HYPERLINK(...)` would run in the reader's sheet):
+    // a leading single quote makes it text, as OWASP's CSV-injection advice says.
+    let escaped;
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        escaped = format!("'{value}");
+        escaped.as_str()
+    } else {
+        value
+    };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
@@ -145,6 +155,32 @@ mod tests {
         assert_eq!(
             csv,
             "\u{feff}Đơn vị,Tỷ lệ\r\n\"Xã \"\"Tân\"\", Phong\",50.0\r\n"
+        );
+    }
+
+    #[test]
+    fn csv_cells_that_excel_would_run_as_formulas_start_with_a_quote() {
+        let table = Table {
+            title: "t".into(),
+            sheet: "s".into(),
+            headers: vec!["a".into()],
+            rows: [
+                "=1+1",
+                "+84 912",
+                "-2",
+                "@SUM(A1)",
+                "\tx",
+                "\r=1",
+                "Nguyễn = A",
+            ]
+            .into_iter()
+            .map(|s| vec![Cell::text(s)])
+            .collect(),
+        };
+        let csv = String::from_utf8(table.to_csv()).unwrap();
+        assert_eq!(
+            csv,
+            "\u{feff}a\r\n'=1+1\r\n'+84 912\r\n'-2\r\n'@SUM(A1)\r\n'\tx\r\n\"'\r=1\"\r\nNguyễn = A\r\n"
         );
     }
 }
