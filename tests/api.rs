@@ -360,17 +360,7 @@ fn a_tls_hub_adds_strict_transport_security() -> anyhow::Result<()> {
     // The hub may close without a TLS close_notify; what was read is kept.
     let _ = stream.read_to_end(&mut response);
     let text = String::from_utf8_lossy(&response);
-    let head = text
-        .split("\r\n\r\n")
-        .next()
-        .unwrap_or_default()
-        .lines()
-        .map(|line| match line.split_once(':') {
-            Some((name, value)) => format!("{}:{value}", name.to_lowercase()),
-            None => line.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\r\n");
+    let head = motcua_tests::hub::response_head(text.split("\r\n\r\n").next().unwrap_or_default());
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_security_headers(&head);
     assert_eq!(

@@ -459,6 +459,17 @@ pub fn http_with_head(
 }
 
 /// One plain HTTP/1.1 request with the given headers; returns the status,
+/// An HTTP response's head with header names lowercased, values as sent.
+pub fn response_head(head: &str) -> String {
+    head.lines()
+        .map(|line| match line.split_once(':') {
+            Some((name, value)) => format!("{}:{value}", name.to_lowercase()),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
 /// the head (header names lowercased) and the body's bytes as sent.
 pub fn http_raw(
     base: &str,
@@ -489,15 +500,7 @@ pub fn http_raw(
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .context("no HTTP response")?;
-    // Header names lowercased, values as sent.
-    let head = String::from_utf8_lossy(&response[..split])
-        .lines()
-        .map(|line| match line.split_once(':') {
-            Some((name, value)) => format!("{}:{value}", name.to_lowercase()),
-            None => line.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\r\n");
+    let head = response_head(&String::from_utf8_lossy(&response[..split]));
     let status = head
         .split_whitespace()
         .nth(1)

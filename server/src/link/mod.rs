@@ -64,6 +64,14 @@ impl Endpoint {
             verify_every: VERIFY_EVERY,
         })
     }
+
+    /// The engine's timers as set for this endpoint.
+    pub fn timers(&self) -> Timers {
+        Timers {
+            stall_after: self.stall_after.as_millis() as Millis,
+            verify_every: self.verify_every.as_millis() as Millis,
+        }
+    }
 }
 
 /// On a link that stays up: how often an idle link is pinged, and after how
@@ -156,16 +164,6 @@ pub fn read_frame(
             frame.map(|f| format!(": {}", f.reason)).unwrap_or_default()
         ),
         Some(Ok(_)) => Ok(None),
-    }
-}
-
-impl Endpoint {
-    /// The engine's timers as set for this endpoint.
-    pub fn timers(&self) -> Timers {
-        Timers {
-            stall_after: self.stall_after.as_millis() as Millis,
-            verify_every: self.verify_every.as_millis() as Millis,
-        }
     }
 }
 
